@@ -1,0 +1,76 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { apiKeyHook } from '../src/http/auth.js'
+import { ErrorBody, TaskAccepted, TaskId, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
+import type { TaskService } from '../src/tasks/service.js'
+
+export interface TaskRoutesOptions {
+  tasks: TaskService
+  apiKeys: readonly string[]
+}
+
+const Params = Type.Object({ id: TaskId })
+const errors = {
+  400: ErrorBody,
+  401: ErrorBody,
+  503: ErrorBody,
+}
+
+const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { tasks, apiKeys }) => {
+  app.addHook('onRequest', apiKeyHook(apiKeys))
+
+  app.post(
+    '/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Submit a batch of files to download',
+        description: 'Answered once the task is durably queued. A resubmit of the same task_id and files answers 200.',
+        body: TaskRequest,
+        response: { 200: TaskAccepted, 202: TaskAccepted, 409: ErrorBody, 413: ErrorBody, ...errors },
+      },
+      // Before schema validation, so that a huge list is refused without walking it.
+      preValidation: async (req) => {
+        const files = (req.body as { task_info?: unknown } | undefined)?.task_info
+        if (Array.isArray(files)) tasks.checkFileCount(files.length)
+      },
+    },
+    async (req, reply) => {
+      const { created, task } = await tasks.submit(req.body)
+      return reply.code(created ? 202 : 200).header('location', task.status_url).send(task)
+    },
+  )
+
+  app.get(
+    '/tasks/:id',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'State of a task and of each of its files',
+        params: Params,
+        response: { 200: TaskStatus, 404: ErrorBody, ...errors },
+      },
+    },
+    async (req) => tasks.get(req.params.id),
+  )
+
+  app.delete(
+    '/tasks/:id',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a task',
+        description:
+          'A queued task ends at once (200). A running one stops its transfers within a second, removes partial ' +
+          'files and keeps finished ones (202 until its worker has ended it). A finished task is left as it is (200).',
+        params: Params,
+        response: { 200: TaskStatus, 202: TaskStatus, 404: ErrorBody, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const status = await tasks.cancel(req.params.id)
+      return reply.code(status.state === 'running' ? 202 : 200).send(status)
+    },
+  )
+}
+
+export default taskRoutes

@@ -1,0 +1,66 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import healthRoutes from '../routes/health.js'
+import openapiRoutes from '../routes/openapi.js'
+import taskRoutes from '../routes/tasks.js'
+import type { Config } from './config.js'
+import { errorHandler } from './http/error-handler.js'
+import { createLogger, type Logger } from './logger.js'
+import { closeRedis, createRedis, DEFAULT_REDIS_URL } from './redis/connection.js'
+import { createTaskQueue } from './tasks/queue.js'
+import { createTaskService } from './tasks/service.js'
+import { createTaskStore } from './tasks/store.js'
+
+export const API_VERSION = '1.0.0'
+
+export interface AppOptions {
+  logger?: Logger
+}
+
+/** The HTTP API as one Fastify instance; it owns its Redis connection and closes it with itself. */
+export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL)
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.MAX_BODY_BYTES,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const redis = createRedis(config.REDIS_URL ?? DEFAULT_REDIS_URL, 'api', logger)
+  const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
+  queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
+  const store = createTaskStore(redis, config)
+  const tasks = createTaskService({ redis, store, queue, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  app.addHook('onClose', async () => {
+    await queue.close()
+    await closeRedis(redis)
+  })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'batchdl',
+        version: API_VERSION,
+        description: 'Downloads batches of files into DOWNLOAD_DIR/<task_id>/, with progress over REST and the legacy Redis reply list.',
+      },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+      tags: [
+        { name: 'tasks', description: 'batch downloads' },
+        { name: 'operations', description: 'health and documentation' },
+      ],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+  await app.register(openapiRoutes)
+  await app.register(healthRoutes, { redis })
+  await app.register(taskRoutes, { tasks, apiKeys: config.API_KEYS })
+  return app
+}

@@ -1,0 +1,84 @@
+import { isIP } from 'node:net'
+import { Type, type Static } from 'typebox'
+import { Value } from 'typebox/value'
+
+// One schema for every role. Names and defaults of the first block are the
+// external contract (SPEC section 5); the rest are operational knobs.
+const Int = (def: number, min: number, description: string) =>
+  Type.Integer({ default: def, minimum: min, description })
+const List = (description: string) => Type.String({ default: '', description })
+
+export const ConfigSchema = Type.Object({
+  ROLE: Type.Enum(['all', 'api', 'worker'], { default: 'all', description: 'which parts this process runs' }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'unset: 127.0.0.1:6379, or a private redis-server' })),
+  DOWNLOAD_DIR: Type.String({ default: './downloads', minLength: 1 }),
+  QUEUE_PREFIX: Type.String({ default: 'bdl', pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  MAX_CONCURRENT_TASKS: Int(5, 1, 'tasks run at once by one worker process'),
+  MAX_CONNECTIONS_PER_TASK: Int(20, 1, 'downloads at once within one task'),
+  MAX_CONCURRENT_DOWNLOADS: Int(100, 1, 'downloads at once in one worker process'),
+  MAX_FILES_PER_TASK: Int(10_000, 1, 'files in one task; more is a 413'),
+  MAX_FILE_BYTES: Int(10 * 1024 ** 3, 1, 'a larger file fails with file_too_large'),
+  RETRY_MAX_ATTEMPTS: Int(5, 1, 'attempts per file, the first one included'),
+  RETRY_BASE_DELAY_MS: Int(500, 0, 'first retry delay; doubles each attempt, with jitter'),
+  RETRY_MAX_DELAY_MS: Int(30_000, 0, 'cap of one retry delay, Retry-After included'),
+  DOWNLOAD_CONNECT_TIMEOUT_MS: Int(10_000, 1, 'TCP and TLS connect'),
+  DOWNLOAD_IDLE_TIMEOUT_MS: Int(30_000, 1, 'waiting for headers, and between two body chunks'),
+  API_KEYS: List('comma-separated bearer keys; empty: no auth, loopback only'),
+  CORS_ORIGINS: List('comma-separated exact origins'),
+  DOWNLOAD_ALLOWED_HOSTS: List('comma-separated host patterns such as *.aliyuncs.com; empty: any public host'),
+  DOWNLOAD_ALLOWED_CIDRS: List('comma-separated ranges exempt from the private-address guard'),
+  LEGACY_TASK_QUEUE: Type.String({ default: '', description: 'Redis list of the seed protocol to take tasks from; empty: off' }),
+  LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1 }),
+  REPLY_TTL_SECONDS: Int(86_400, 1, 'the reply list expires this long after its last message'),
+  TASK_RETENTION_SECONDS: Int(86_400, 0, 'task state is kept this long after the end; 0: forever'),
+  MAX_BODY_BYTES: Int(16 * 1024 ** 2, 1024, 'largest POST body; more is a 413'),
+  JOB_LOCK_MS: Int(30_000, 1000, 'a worker that stops renewing its lock this long is presumed dead'),
+  MAX_TASK_RESUMES: Int(20, 2, 'times a task is resumed after its worker died before it is failed'),
+  SHUTDOWN_GRACE_MS: Int(10_000, 0, 'time running tasks get to finish on SIGTERM'),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+})
+
+type ListName = 'API_KEYS' | 'CORS_ORIGINS' | 'DOWNLOAD_ALLOWED_HOSTS' | 'DOWNLOAD_ALLOWED_CIDRS'
+const LIST_NAMES: ListName[] = ['API_KEYS', 'CORS_ORIGINS', 'DOWNLOAD_ALLOWED_HOSTS', 'DOWNLOAD_ALLOWED_CIDRS']
+
+export type Config = Omit<Static<typeof ConfigSchema>, ListName> & { [K in ListName]: string[] }
+
+export class ConfigError extends Error {
+  readonly code = 'invalid_config'
+}
+
+/** Reads the configuration from an environment; throws ConfigError naming the variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const raw: Record<string, string> = {}
+  for (const name of Object.keys(ConfigSchema.properties)) {
+    const value = env[name]
+    if (value !== undefined && value.trim() !== '') raw[name] = value.trim()
+  }
+  const parsed = Value.Convert(ConfigSchema, Value.Default(ConfigSchema, raw))
+  const first = Value.Errors(ConfigSchema, parsed)[0]
+  if (first) {
+    const name = first.instancePath.replace(/^\//, '')
+    const allowed = (first.params as { allowedValues?: unknown[] }).allowedValues
+    const hint = allowed ? ` (one of ${allowed.join(', ')})` : ''
+    throw new ConfigError(`${name} ${first.message}${hint}, got ${JSON.stringify(raw[name])}`)
+  }
+  const config = parsed as Static<typeof ConfigSchema>
+  const lists = Object.fromEntries(LIST_NAMES.map((n) => [n, splitList(config[n])])) as Record<ListName, string[]>
+  const result: Config = { ...config, ...lists }
+  if (result.API_KEYS.length === 0 && !isLoopbackHost(result.HOST)) {
+    throw new ConfigError(`HOST ${result.HOST} is not a loopback address: set API_KEYS before listening on a network`)
+  }
+  return result
+}
+
+function splitList(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean)
+}
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === 'localhost') return true
+  if (isIP(host) === 4) return host.startsWith('127.')
+  return host === '::1'
+}

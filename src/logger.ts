@@ -1,0 +1,41 @@
+import { pino, type Logger, type DestinationStream } from 'pino'
+
+export type { Logger }
+
+/**
+ * A URL without its query string, fragment or credentials: object-store
+ * signatures and our own tokens live there, and they are secrets.
+ */
+export function redactUrl(url: string): string {
+  const cut = url.search(/[?#]/)
+  const bare = cut === -1 ? url : url.slice(0, cut)
+  return bare.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1')
+}
+
+interface RequestLike {
+  method?: string
+  url?: string
+  id?: string
+  socket?: { remoteAddress?: string }
+}
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  return pino(
+    {
+      level,
+      // Fastify's default request serializer logs the raw URL (token query
+      // parameters included) and pino's would log the headers: keep neither.
+      serializers: {
+        req: (req: RequestLike) => ({
+          method: req.method,
+          url: req.url === undefined ? undefined : redactUrl(req.url),
+          reqId: req.id,
+          remoteAddress: req.socket?.remoteAddress,
+        }),
+        err: pino.stdSerializers.err,
+      },
+      redact: { paths: ['headers.authorization', '*.headers.authorization', 'apiKey', 'token'], censor: '[redacted]' },
+    },
+    destination,
+  )
+}

@@ -1,0 +1,48 @@
+import { Redis } from 'ioredis'
+import type { Logger } from '../logger.js'
+
+export type { Redis }
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
+/**
+ * The API fails fast (a request gets a 503 at once rather than waiting in an
+ * offline queue), workers wait for Redis forever (BullMQ requires
+ * maxRetriesPerRequest null on its connections).
+ */
+export type RedisRole = 'api' | 'worker'
+
+export function createRedis(url: string, role: RedisRole, log: Logger): Redis {
+  const redis = new Redis(url, {
+    connectionName: `batchdl-${role}`,
+    enableOfflineQueue: role === 'worker',
+    maxRetriesPerRequest: role === 'worker' ? null : 1,
+    connectTimeout: 5000,
+    // Reconnect forever, but never faster than every 2 s.
+    retryStrategy: (times) => Math.min(100 * 2 ** times, 2000),
+  })
+  let down = false
+  redis.on('error', (err: Error) => {
+    if (!down) log.warn({ err: { message: err.message }, role }, 'redis connection error')
+    down = true
+  })
+  redis.on('ready', () => {
+    if (down) log.info({ role }, 'redis connection restored')
+    down = false
+  })
+  return redis
+}
+
+/** Quits politely when connected, else drops the connection: never hangs on a dead server. */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return
+  if (redis.status === 'ready') {
+    try {
+      await redis.quit()
+      return
+    } catch {
+      // fall through
+    }
+  }
+  redis.disconnect()
+}

@@ -1,0 +1,41 @@
+// Starts the parts of the program the ROLE asks for, and stops them in reverse.
+import { buildApp } from './app.js'
+import type { Config } from './config.js'
+import type { Logger } from './logger.js'
+import { DEFAULT_REDIS_URL } from './redis/connection.js'
+import { startWorker } from './worker/worker.js'
+
+export interface RunningService {
+  /** the API's address, when this process serves it */
+  address: string | null
+  close(): Promise<void>
+}
+
+export async function startService(config: Config, log: Logger): Promise<RunningService> {
+  const closers: (() => Promise<void>)[] = []
+  const close = async () => {
+    for (const c of closers.reverse()) {
+      try {
+        await c()
+      } catch (err) {
+        log.error({ err }, 'error while stopping')
+      }
+    }
+  }
+  let address: string | null = null
+  try {
+    if (config.ROLE !== 'api') {
+      const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
+      closers.push(() => worker.close())
+    }
+    if (config.ROLE !== 'worker') {
+      const app = await buildApp(config, { logger: log })
+      closers.push(() => app.close())
+      address = await app.listen({ port: config.PORT, host: config.HOST })
+    }
+  } catch (err) {
+    await close()
+    throw err
+  }
+  return { address, close }
+}

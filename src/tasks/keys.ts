@@ -1,0 +1,30 @@
+export interface KeyConfig {
+  QUEUE_PREFIX: string
+  LEGACY_REPLY_PREFIX: string
+}
+
+export interface TaskKeys {
+  /** hash: the task's state, counters and file list */
+  meta: string
+  /** hash: per-file state, fields "<index>.<name>" */
+  files: string
+  /** stream: the task's event log (state, file, progress, end) */
+  events: string
+  /** list: the legacy reply list PHP reads */
+  reply: string
+}
+
+/**
+ * Our keys carry the reply list's name as their hash tag, so that all four
+ * land in one Redis Cluster slot and each Lua step can touch them together.
+ */
+export function taskKeys(config: KeyConfig, taskId: string): TaskKeys {
+  const reply = `${config.LEGACY_REPLY_PREFIX}_${taskId}`
+  const base = `${config.QUEUE_PREFIX}:{${reply}}`
+  return { meta: `${base}:meta`, files: `${base}:files`, events: `${base}:events`, reply }
+}
+
+export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.reply]
+
+/** The channel workers listen on for cancel requests. */
+export const cancelChannel = (config: KeyConfig) => `${config.QUEUE_PREFIX}:cancel`

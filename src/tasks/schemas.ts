@@ -1,0 +1,85 @@
+// The single source of the API's shapes: request validation, TypeScript types
+// and the OpenAPI document all come from these schemas.
+import { Type, type Static } from 'typebox'
+
+export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+
+export const TaskId = Type.String({ pattern: TASK_ID_PATTERN, description: 'letters, digits, "_" and "-", 1 to 64' })
+
+export const FileRequest = Type.Object({
+  fn: Type.String({
+    maxLength: 1024,
+    description:
+      'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL or control characters, at most 255 bytes of UTF-8',
+  }),
+  url: Type.String({ maxLength: 8192, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'http or https URL' }),
+  sha256: Type.Optional(Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'hex digest the bytes must match' })),
+})
+
+export const TaskRequest = Type.Object(
+  {
+    task_id: Type.Optional(TaskId),
+    task_info: Type.Array(FileRequest, { minItems: 1, description: '1 to MAX_FILES_PER_TASK files' }),
+  },
+  { description: 'the JSON the PHP backend pushed onto the seed Redis list, unchanged' },
+)
+export type TaskRequest = Static<typeof TaskRequest>
+
+export const TASK_STATES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const
+export const FILE_STATES = ['queued', 'downloading', 'done', 'failed', 'cancelled'] as const
+export type TaskState = (typeof TASK_STATES)[number]
+export type FileState = (typeof FILE_STATES)[number]
+
+export const TaskStateSchema = Type.Enum([...TASK_STATES])
+export const FileStateSchema = Type.Enum([...FILE_STATES])
+
+const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+const NullableInt = Type.Union([Type.Integer(), Type.Null()])
+
+export const Totals = Type.Object({
+  files: Type.Integer(),
+  done: Type.Integer(),
+  failed: Type.Integer(),
+  bytes_done: Type.Integer({ description: 'bytes of finished files plus bytes received so far of running ones' }),
+})
+export type Totals = Static<typeof Totals>
+
+export const FileStatus = Type.Object({
+  fn: Type.String(),
+  url: Type.String({ description: 'the submitted URL without its query string' }),
+  saved_as: Type.String(),
+  state: FileStateSchema,
+  bytes: Type.Integer({ description: 'bytes received (while downloading) or saved' }),
+  size: NullableInt,
+  attempts: Type.Integer(),
+  http_status: NullableInt,
+  error: Type.Union([Type.String(), Type.Null()], { description: 'a stable code such as http_error or timeout' }),
+})
+export type FileStatus = Static<typeof FileStatus>
+
+export const TaskStatus = Type.Object({
+  task_id: Type.String(),
+  state: TaskStateSchema,
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  totals: Totals,
+  files: Type.Array(FileStatus),
+})
+export type TaskStatus = Static<typeof TaskStatus>
+
+export const TaskAccepted = Type.Object({
+  task_id: Type.String(),
+  state: TaskStateSchema,
+  files: Type.Integer(),
+  status_url: Type.String(),
+  events_url: Type.String(),
+  archive_url: Type.String(),
+})
+export type TaskAccepted = Static<typeof TaskAccepted>
+
+export const ErrorBody = Type.Object({
+  error: Type.String({ description: 'stable machine-readable code' }),
+  message: Type.String(),
+  details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+})

@@ -1,0 +1,159 @@
+// Every state change that PHP or a subscriber can observe is one Lua step:
+// the state, the reply-list message and the event are written together or not
+// at all, and a step that already happened is a no-op. That is what makes each
+// reply message exactly-once when a worker dies and another one resumes.
+//
+// Every script takes KEYS = meta, files, events, reply (see keys.ts).
+import { LuaScript } from '../redis/script.js'
+
+const PRELUDE = `
+local meta, files, events, reply = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+local function terminal(s)
+  return s == 'done' or s == 'failed' or s == 'cancelled'
+end
+
+local function emit(name, data)
+  redis.call('XADD', events, 'MAXLEN', '~', 100000, '*', 'e', name, 'd', data)
+end
+
+local function push(msg, ttl)
+  redis.call('LPUSH', reply, msg)
+  redis.call('EXPIRE', reply, ttl)
+end
+
+local function push_start(ttl)
+  if redis.call('HSETNX', meta, 'start_pushed', 1) == 1 then push('start', ttl) end
+end
+
+local function totals()
+  local c = redis.call('HMGET', meta, 'files', 'done', 'failed', 'bytes_done')
+  return { files = tonumber(c[1]), done = tonumber(c[2]), failed = tonumber(c[3]), bytes_done = tonumber(c[4]) }
+end
+
+-- Ends the task once: files still open become 'cancelled' (or 'failed' with
+-- the reason) and get their message, then the final state and 'end'.
+local function finish(outcome, reason, now, ttl, retention)
+  local m = redis.call('HMGET', meta, 'state', 'end_pushed', 'spec')
+  if not m[1] then return false end
+  if m[2] then return m[1] end
+  push_start(ttl)
+  local left = outcome == 'cancelled' and 'cancelled' or 'failed'
+  local spec = cjson.decode(m[3])
+  for i, f in ipairs(spec) do
+    local idx = tostring(i - 1)
+    if not terminal(redis.call('HGET', files, idx .. '.state')) then
+      redis.call('HSET', files, idx .. '.state', left, idx .. '.bytes', 0)
+      if left == 'failed' then redis.call('HSET', files, idx .. '.error', reason) end
+      redis.call('HINCRBY', meta, left, 1)
+      push(f.fn, ttl)
+      emit('file', cjson.encode({ index = i - 1, fn = f.fn, saved_as = f.saved_as, state = left, bytes = 0,
+        error = left == 'failed' and reason or cjson.null }))
+    end
+  end
+  local t = totals()
+  local state
+  if outcome == 'cancelled' then state = 'cancelled'
+  elseif t.done == t.files then state = 'completed'
+  elseif t.done == 0 then state = 'failed'
+  else state = 'partial' end
+  redis.call('HSET', meta, 'state', state, 'finished_at', now, 'end_pushed', 1)
+  redis.call('HDEL', meta, 'cancel_requested')
+  emit('state', cjson.encode({ state = state }))
+  emit('end', cjson.encode({ state = state, totals = t }))
+  push('end', ttl)
+  if tonumber(retention) > 0 then
+    redis.call('EXPIRE', meta, retention)
+    redis.call('EXPIRE', files, retention)
+    redis.call('EXPIRE', events, retention)
+  end
+  return state
+end
+`
+
+export type Script = LuaScript
+const script = (body: string) => new LuaScript(PRELUDE + body, 4)
+
+/** ARGV: task_id, fingerprint, spec JSON, file count, created_at. Nil when created, else {fingerprint, state}. */
+export const createTask = script(`
+if redis.call('EXISTS', meta) == 1 then
+  return redis.call('HMGET', meta, 'fingerprint', 'state')
+end
+redis.call('HSET', meta, 'task_id', ARGV[1], 'fingerprint', ARGV[2], 'spec', ARGV[3], 'files', ARGV[4],
+  'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0)
+emit('state', cjson.encode({ state = 'queued' }))
+return false
+`)
+
+/** Pushes 'start' once the task is durably queued. ARGV: reply ttl. */
+export const acceptTask = script(`
+if redis.call('EXISTS', meta) == 0 then return 0 end
+push_start(ARGV[1])
+return 1
+`)
+
+/**
+ * A worker takes the task. ARGV: now, reply ttl.
+ * Returns 'running', 'cancel' (cancel was requested), 'missing' or the final state.
+ */
+export const beginTask = script(`
+local m = redis.call('HMGET', meta, 'state', 'cancel_requested')
+if not m[1] then return 'missing' end
+if m[1] ~= 'queued' and m[1] ~= 'running' then return m[1] end
+push_start(ARGV[2])
+if m[2] then return 'cancel' end
+if m[1] == 'queued' then
+  redis.call('HSET', meta, 'state', 'running', 'started_at', ARGV[1])
+  emit('state', cjson.encode({ state = 'running' }))
+end
+return 'running'
+`)
+
+/** A file attempt starts. ARGV: index, attempt number. 0 when the file already ended. */
+export const startFile = script(`
+local idx = ARGV[1]
+if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
+if terminal(redis.call('HGET', files, idx .. '.state')) then return 0 end
+redis.call('HSET', files, idx .. '.state', 'downloading', idx .. '.attempts', ARGV[2])
+return 1
+`)
+
+/**
+ * A file ends. ARGV: index, state, bytes, size, http_status, error, attempts,
+ * fn, reply ttl, event JSON. Empty strings stand for null. 0 when it had already ended.
+ */
+export const finishFile = script(`
+local idx, state = ARGV[1], ARGV[2]
+if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
+if terminal(redis.call('HGET', files, idx .. '.state')) then return 0 end
+redis.call('HSET', files, idx .. '.state', state, idx .. '.bytes', ARGV[3], idx .. '.attempts', ARGV[7])
+local optional = { size = ARGV[4], http_status = ARGV[5], error = ARGV[6] }
+for name, value in pairs(optional) do
+  if value ~= '' then redis.call('HSET', files, idx .. '.' .. name, value) else redis.call('HDEL', files, idx .. '.' .. name) end
+end
+redis.call('HINCRBY', meta, state, 1)
+if state == 'done' then redis.call('HINCRBY', meta, 'bytes_done', ARGV[3]) end
+push(ARGV[8], ARGV[9])
+emit('file', ARGV[10])
+return 1
+`)
+
+/** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention. The final state. */
+export const finishTask = script(`
+return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+`)
+
+/**
+ * DELETE /tasks/:id. ARGV: now, reply ttl, retention. A queued task ends at
+ * once; a running one is flagged for its worker ('cancelling'); else the state.
+ */
+export const cancelTask = script(`
+local state = redis.call('HGET', meta, 'state')
+if not state then return 'missing' end
+if state == 'queued' then return finish('cancelled', '', ARGV[1], ARGV[2], ARGV[3]) end
+if state == 'running' then
+  redis.call('HSET', meta, 'cancel_requested', 1)
+  return 'cancelling'
+end
+return state
+`)

@@ -1,0 +1,131 @@
+// What the API does with tasks; routes/tasks.ts only maps HTTP onto it.
+import { createHash, randomUUID } from 'node:crypto'
+import type { Queue } from 'bullmq'
+import type { Redis } from 'ioredis'
+import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
+import { fileNameProblem, assignSavedNames } from './names.js'
+import { jobIdOf, type TaskJob } from './queue.js'
+import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
+import type { FileSpec, TaskStore } from './store.js'
+
+export interface TaskServiceDeps {
+  redis: Redis
+  store: TaskStore
+  queue: Queue<TaskJob>
+  maxFilesPerTask: number
+}
+
+export type TaskService = ReturnType<typeof createTaskService>
+
+const MAX_DETAILS = 100
+
+export function createTaskService({ redis, store, queue, maxFilesPerTask }: TaskServiceDeps) {
+  /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
+  async function withRedis<T>(step: () => Promise<T>): Promise<T> {
+    if (redis.status !== 'ready') throw new UnavailableError()
+    try {
+      return await step()
+    } catch (err) {
+      if (redis.status !== 'ready' || isConnectionError(err)) throw new UnavailableError()
+      throw err
+    }
+  }
+
+  async function enqueue(taskId: string): Promise<void> {
+    // The job id makes this idempotent: adding an existing job is a no-op.
+    await queue.add('task', { taskId }, { jobId: jobIdOf(taskId) })
+    await store.accept(taskId)
+  }
+
+  function accepted(taskId: string, state: TaskAccepted['state'], files: number): TaskAccepted {
+    const base = `/tasks/${encodeURIComponent(taskId)}`
+    return { task_id: taskId, state, files, status_url: base, events_url: `${base}/events`, archive_url: `${base}/archive` }
+  }
+
+  return {
+    checkFileCount(count: number): void {
+      if (count > maxFilesPerTask) {
+        throw new PayloadTooLargeError('too_many_files', `task_info has ${count} files, at most ${maxFilesPerTask} are allowed`)
+      }
+    },
+
+    /** 202 when the task is new and queued, 200 when the same task was already submitted. */
+    async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
+      this.checkFileCount(body.task_info.length)
+      const spec = toSpec(body)
+      const taskId = body.task_id ?? randomUUID()
+      const fingerprint = fingerprintOf(spec)
+      return withRedis(async () => {
+        const res = await store.create(taskId, spec, fingerprint)
+        if (!res.created) {
+          if (res.fingerprint !== fingerprint) {
+            throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
+          }
+          // A retried submit whose first try died before the job was queued.
+          if (res.state === 'queued') await enqueue(taskId)
+          return { created: false, task: accepted(taskId, res.state, spec.length) }
+        }
+        await enqueue(taskId)
+        return { created: true, task: accepted(taskId, 'queued', spec.length) }
+      })
+    },
+
+    async get(taskId: string): Promise<TaskStatus> {
+      const status = await withRedis(() => store.status(taskId))
+      if (!status) throw new NotFoundError(`no task ${taskId}`)
+      return status
+    },
+
+    /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */
+    async cancel(taskId: string): Promise<TaskStatus> {
+      return withRedis(async () => {
+        const res = await store.cancel(taskId)
+        if (res === 'missing') throw new NotFoundError(`no task ${taskId}`)
+        if (res === 'cancelled') await queue.remove(jobIdOf(taskId)).catch(() => 0)
+        if (res === 'cancelling') await store.requestCancel(taskId)
+        const status = await store.status(taskId)
+        if (!status) throw new NotFoundError(`no task ${taskId}`)
+        return status
+      })
+    },
+  }
+}
+
+/** Validates what the schema cannot say; every problem is named by its JSON pointer. */
+function toSpec(body: TaskRequest): FileSpec[] {
+  const details: { path: string; message: string }[] = []
+  body.task_info.forEach((f, i) => {
+    const problem = fileNameProblem(f.fn)
+    if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })
+    if (!isHttpUrl(f.url)) details.push({ path: `/task_info/${i}/url`, message: 'url must be an absolute http or https URL' })
+  })
+  if (details.length > 0) {
+    throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details.slice(0, MAX_DETAILS))
+  }
+  const names = assignSavedNames(body.task_info)
+  return body.task_info.map((f, i) => ({
+    fn: f.fn,
+    url: f.url,
+    saved_as: names[i]!,
+    ...(f.sha256 ? { sha256: f.sha256.toLowerCase() } : {}),
+  }))
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+function fingerprintOf(spec: FileSpec[]): string {
+  const canonical = JSON.stringify(spec.map((f) => [f.fn, f.url, f.sha256 ?? '']))
+  return createHash('sha256').update(canonical).digest('hex')
+}
+
+function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET/.test(err.message)
+}

@@ -1,0 +1,171 @@
+// The task's state in Redis, the source of truth every process reads.
+import type { Redis } from 'ioredis'
+import { redactUrl } from '../logger.js'
+import { cancelChannel, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
+import type { FileState, FileStatus, TaskState, TaskStatus, Totals } from './schemas.js'
+import * as scripts from './scripts.js'
+
+/** What a file is, fixed at submit. */
+export interface FileSpec {
+  fn: string
+  url: string
+  saved_as: string
+  sha256?: string
+}
+
+/** How a file attempt series ended. */
+export interface FileOutcome {
+  state: 'done' | 'failed' | 'cancelled'
+  bytes: number
+  size: number | null
+  httpStatus: number | null
+  error: string | null
+  attempts: number
+}
+
+export interface LoadedTask {
+  spec: FileSpec[]
+  states: (FileState | undefined)[]
+  counts: { done: number; failed: number; bytesDone: number }
+}
+
+export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
+export type CancelResult = 'cancelling' | 'missing' | TaskState
+export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
+
+export interface StoreConfig extends KeyConfig {
+  REPLY_TTL_SECONDS: number
+  TASK_RETENTION_SECONDS: number
+}
+
+const now = () => new Date().toISOString()
+const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v)
+const intOrNull = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v))
+
+export type TaskStore = ReturnType<typeof createTaskStore>
+
+export function createTaskStore(redis: Redis, config: StoreConfig) {
+  const keys = (id: string) => taskKeys(config, id)
+  const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args)
+
+  async function readAll(k: TaskKeys) {
+    const res = await redis.multi().hgetall(k.meta).hgetall(k.files).exec()
+    if (!res) throw new Error('transaction aborted')
+    for (const [err] of res) if (err) throw err
+    return { meta: res[0]![1] as Record<string, string>, files: res[1]![1] as Record<string, string> }
+  }
+
+  return {
+    keys,
+
+    /** Creates the task unless it exists; then returns the existing fingerprint and state. */
+    async create(id: string, spec: FileSpec[], fingerprint: string) {
+      const existing = (await run(scripts.createTask, id, [id, fingerprint, JSON.stringify(spec), spec.length, now()])) as
+        | [string, string]
+        | null
+      return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] as TaskState } : { created: true as const }
+    },
+
+    async accept(id: string): Promise<void> {
+      await run(scripts.acceptTask, id, [config.REPLY_TTL_SECONDS])
+    },
+
+    async begin(id: string): Promise<BeginResult> {
+      return (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
+    },
+
+    /** What a worker needs to run the task: the files, and each one's state. */
+    async load(id: string): Promise<LoadedTask | null> {
+      const { meta, files } = await readAll(keys(id))
+      if (!meta.spec) return null
+      const spec = JSON.parse(meta.spec) as FileSpec[]
+      return {
+        spec,
+        states: spec.map((_, i) => files[`${i}.state`] as FileState | undefined),
+        counts: { done: Number(meta.done), failed: Number(meta.failed), bytesDone: Number(meta.bytes_done) },
+      }
+    },
+
+    async startFile(id: string, index: number, attempt: number): Promise<boolean> {
+      return (await run(scripts.startFile, id, [index, attempt])) === 1
+    },
+
+    /** Records the end of a file and pushes its reply message, once. */
+    async finishFile(id: string, index: number, file: FileSpec, o: FileOutcome): Promise<boolean> {
+      const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
+      const args = [index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn,
+        config.REPLY_TTL_SECONDS, JSON.stringify(event)]
+      return (await run(scripts.finishFile, id, args)) === 1
+    },
+
+    /** Bytes received so far by running files, and one progress event; one round trip. */
+    async progress(id: string, bytes: [index: number, bytes: number][], totals: Totals): Promise<void> {
+      const k = keys(id)
+      const fields = bytes.flatMap(([i, n]) => [`${i}.bytes`, n])
+      const p = redis.pipeline()
+      if (fields.length > 0) p.hset(k.files, ...fields)
+      p.xadd(k.events, 'MAXLEN', '~', 100000, '*', 'e', 'progress', 'd', JSON.stringify(totals))
+      await p.exec()
+    },
+
+    async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
+      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS]
+      return (await run(scripts.finishTask, id, args)) as TaskState | null
+    },
+
+    async cancel(id: string): Promise<CancelResult> {
+      return (await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS])) as CancelResult
+    },
+
+    /** Tells every worker; the one running the task aborts it. */
+    async requestCancel(id: string): Promise<void> {
+      await redis.publish(cancelChannel(config), id)
+    },
+
+    async isCancelRequested(id: string): Promise<boolean> {
+      return (await redis.hexists(keys(id).meta, 'cancel_requested')) === 1
+    },
+
+    async status(id: string): Promise<TaskStatus | null> {
+      const { meta, files } = await readAll(keys(id))
+      if (!meta.spec) return null
+      return toStatus(meta, files)
+    },
+  }
+}
+
+function toStatus(meta: Record<string, string>, files: Record<string, string>): TaskStatus {
+  const spec = JSON.parse(meta.spec!) as FileSpec[]
+  let runningBytes = 0
+  const list: FileStatus[] = spec.map((f, i) => {
+    const field = (name: string) => files[`${i}.${name}`]
+    const state = (field('state') ?? 'queued') as FileState
+    const bytes = Number(field('bytes') ?? 0)
+    if (state === 'downloading') runningBytes += bytes
+    return {
+      fn: f.fn,
+      url: redactUrl(f.url),
+      saved_as: f.saved_as,
+      state,
+      bytes,
+      size: intOrNull(field('size')),
+      attempts: Number(field('attempts') ?? 0),
+      http_status: intOrNull(field('http_status')),
+      error: orNull(field('error')),
+    }
+  })
+  return {
+    task_id: meta.task_id!,
+    state: meta.state as TaskState,
+    created_at: meta.created_at!,
+    started_at: orNull(meta.started_at),
+    finished_at: orNull(meta.finished_at),
+    totals: {
+      files: spec.length,
+      done: Number(meta.done),
+      failed: Number(meta.failed),
+      bytes_done: Number(meta.bytes_done) + runningBytes,
+    },
+    files: list,
+  }
+}

@@ -1,0 +1,71 @@
+import type { Logger } from '../logger.js'
+import type { Totals } from '../tasks/schemas.js'
+import type { TaskStore } from '../tasks/store.js'
+
+export const PROGRESS_INTERVAL_MS = 250
+
+/**
+ * A task's byte progress as the worker sees it. Downloads only bump counters
+ * in memory; a timer writes what moved to Redis at most every 250 ms, in one
+ * round trip, never per chunk.
+ */
+export class TaskProgress {
+  readonly active = new Map<number, { bytes: number }>()
+  private done: number
+  private failed: number
+  private bytesDone: number
+  private lastWritten = -1
+  private writing = false
+  private readonly timer: NodeJS.Timeout
+
+  constructor(
+    private readonly taskId: string,
+    private readonly files: number,
+    start: { done: number; failed: number; bytesDone: number },
+    private readonly store: TaskStore,
+    private readonly log: Logger,
+  ) {
+    this.done = start.done
+    this.failed = start.failed
+    this.bytesDone = start.bytesDone
+    this.timer = setInterval(() => void this.flush(), PROGRESS_INTERVAL_MS)
+  }
+
+  track(index: number): { bytes: number } {
+    const counter = { bytes: 0 }
+    this.active.set(index, counter)
+    return counter
+  }
+
+  settle(index: number, state: 'done' | 'failed' | 'cancelled', bytes: number): void {
+    this.active.delete(index)
+    if (state === 'done') {
+      this.done++
+      this.bytesDone += bytes
+    } else if (state === 'failed') this.failed++
+  }
+
+  totals(): Totals {
+    let running = 0
+    for (const c of this.active.values()) running += c.bytes
+    return { files: this.files, done: this.done, failed: this.failed, bytes_done: this.bytesDone + running }
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+  }
+
+  private async flush(): Promise<void> {
+    const totals = this.totals()
+    if (this.writing || totals.bytes_done === this.lastWritten) return
+    this.writing = true
+    try {
+      await this.store.progress(this.taskId, [...this.active].map(([i, c]) => [i, c.bytes]), totals)
+      this.lastWritten = totals.bytes_done
+    } catch (err) {
+      this.log.warn({ err }, 'progress not written')
+    } finally {
+      this.writing = false
+    }
+  }
+}

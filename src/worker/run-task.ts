@@ -1,0 +1,111 @@
+// One task on one worker: every file not yet finished is downloaded, with at
+// most MAX_CONNECTIONS_PER_TASK at once and MAX_CONCURRENT_DOWNLOADS in the
+// whole process; files finished by an earlier (dead) worker are skipped.
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Dispatcher } from 'undici'
+import { downloadFile, type RetryPolicy } from '../download/download-file.js'
+import { redactUrl, type Logger } from '../logger.js'
+import type { TaskStore } from '../tasks/store.js'
+import { TaskProgress } from './progress.js'
+import { forEachLimited, type Semaphore } from './semaphore.js'
+
+/** Abort reasons: only a cancel ends the task; any other abort leaves it for a resume. */
+export const CANCELLED = 'cancelled'
+
+export interface TaskRunnerDeps {
+  store: TaskStore
+  dispatcher: Dispatcher
+  downloads: Semaphore
+  retry: RetryPolicy
+  downloadDir: string
+  maxConnectionsPerTask: number
+  maxFileBytes: number
+  log: Logger
+}
+
+/** DOWNLOAD_DIR/<task_id>: task ids are [A-Za-z0-9_-], so this never leaves DOWNLOAD_DIR. */
+export const taskDir = (downloadDir: string, taskId: string) => join(downloadDir, taskId)
+
+/**
+ * Temporary files live beside the task folders, not in them, so the folder
+ * only ever holds finished files; no task id contains a dot.
+ */
+export const partialDir = (downloadDir: string, taskId: string) => join(downloadDir, '.partial', taskId)
+
+export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: AbortSignal): Promise<void> {
+  const { store } = deps
+  const log = deps.log.child({ taskId })
+  const begun = await store.begin(taskId)
+  if (begun === 'missing') {
+    log.warn('task state is gone, nothing to run')
+    return
+  }
+  if (begun === 'cancel') return endCancelled(deps, taskId, log)
+  if (begun !== 'running') return // ended already: a duplicate delivery
+
+  const task = await store.load(taskId)
+  if (!task) return
+  const dir = taskDir(deps.downloadDir, taskId)
+  const tmpDir = partialDir(deps.downloadDir, taskId)
+  await mkdir(dir, { recursive: true })
+  await mkdir(tmpDir, { recursive: true })
+
+  const pending = task.spec.map((_, i) => i).filter((i) => !isFinal(task.states[i]))
+  log.info({ files: task.spec.length, pending: pending.length }, 'task started')
+  const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
+  try {
+    await forEachLimited(pending, deps.maxConnectionsPerTask, signal, async (index) => {
+      const file = task.spec[index]!
+      let release: () => void
+      try {
+        release = await deps.downloads.acquire(signal)
+      } catch {
+        return // aborted while waiting for a slot
+      }
+      try {
+        const outcome = await downloadFile(deps.dispatcher, deps.retry, {
+          url: file.url,
+          dest: join(dir, file.saved_as),
+          tmp: join(tmpDir, `${index}.${randomBytes(4).toString('hex')}`),
+          sha256: file.sha256,
+          maxBytes: deps.maxFileBytes,
+          signal,
+          progress: progress.track(index),
+          onAttempt: async (attempt) => {
+            await store.startFile(taskId, index, attempt)
+          },
+        })
+        // An aborted file is settled by the task's end (cancel) or its resume.
+        if (signal.aborted) return
+        progress.settle(index, outcome.state, outcome.bytes)
+        await store.finishFile(taskId, index, file, outcome)
+        if (outcome.state === 'failed') {
+          log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
+        }
+      } finally {
+        release()
+      }
+    })
+  } finally {
+    progress.stop()
+  }
+
+  if (signal.aborted) {
+    if (signal.reason === CANCELLED) return endCancelled(deps, taskId, log)
+    await rm(tmpDir, { recursive: true, force: true })
+    throw new Error(`task interrupted (${String(signal.reason)}), it will be resumed`)
+  }
+  await rm(tmpDir, { recursive: true, force: true })
+  const state = await store.finish(taskId, 'normal')
+  log.info({ state, ...progress.totals() }, 'task finished')
+}
+
+async function endCancelled(deps: TaskRunnerDeps, taskId: string, log: Logger): Promise<void> {
+  await rm(partialDir(deps.downloadDir, taskId), { recursive: true, force: true })
+  await deps.store.finish(taskId, 'cancelled')
+  log.info('task cancelled')
+}
+
+const isFinal = (s: string | undefined) => s === 'done' || s === 'failed' || s === 'cancelled'

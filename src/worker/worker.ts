@@ -1,0 +1,93 @@
+// The worker role: takes tasks from the BullMQ queue and runs them.
+import { Worker, type Job } from 'bullmq'
+import type { Config } from '../config.js'
+import { createDownloadAgent } from '../download/dispatcher.js'
+import type { Logger } from '../logger.js'
+import { closeRedis, createRedis } from '../redis/connection.js'
+import { cancelChannel } from '../tasks/keys.js'
+import { bullPrefix, JOB_ATTEMPTS, jobIdOf, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
+import { createTaskStore } from '../tasks/store.js'
+import { CANCELLED, runTask } from './run-task.js'
+import { Semaphore } from './semaphore.js'
+
+export interface TaskWorker {
+  close(): Promise<void>
+}
+
+export async function startWorker(config: Config, redisUrl: string, log: Logger): Promise<TaskWorker> {
+  const redis = createRedis(redisUrl, 'worker', log)
+  // A subscribed connection can do nothing else: it gets its own.
+  const subscriber = createRedis(redisUrl, 'worker', log)
+  const store = createTaskStore(redis, config)
+  const { agent, dispatcher } = createDownloadAgent({
+    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
+    idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
+  })
+  const deps = {
+    store,
+    dispatcher,
+    downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
+    retry: {
+      maxAttempts: config.RETRY_MAX_ATTEMPTS,
+      baseDelayMs: config.RETRY_BASE_DELAY_MS,
+      maxDelayMs: config.RETRY_MAX_DELAY_MS,
+    },
+    downloadDir: config.DOWNLOAD_DIR,
+    maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,
+    maxFileBytes: config.MAX_FILE_BYTES,
+    log,
+  }
+
+  const worker = new Worker<TaskJob>(TASK_QUEUE, (job, _token, signal) => runTask(deps, job.data.taskId, signal!), {
+    connection: redis,
+    prefix: bullPrefix(config.QUEUE_PREFIX),
+    concurrency: config.MAX_CONCURRENT_TASKS,
+    autorun: false,
+    lockDuration: config.JOB_LOCK_MS,
+    stalledInterval: Math.max(1000, Math.floor(config.JOB_LOCK_MS / 2)),
+    // A task whose worker died is resumed however often that happens; a task
+    // started too many times fails in processJob, where the 'failed' event
+    // below can end it for its readers.
+    maxStalledCount: Number.MAX_SAFE_INTEGER,
+    maxStartedAttempts: config.MAX_TASK_RESUMES,
+  })
+
+  worker.on('error', (err) => log.error({ err }, 'worker error'))
+  worker.on('lockRenewalFailed', (jobIds: string[]) => {
+    // Another worker may take the task over: stop touching it.
+    for (const id of jobIds) worker.cancelJob(id, 'lock_lost')
+  })
+  worker.on('failed', (job: Job<TaskJob> | undefined, err: Error) => {
+    if (!job) return
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? JOB_ATTEMPTS)
+    log.warn({ taskId: job.data.taskId, err: { message: err.message }, final }, 'task run failed')
+    if (!final) return
+    // No worker will run it again: end it so that no reader waits forever.
+    store.finish(job.data.taskId, 'failed', 'worker_error').catch((e: unknown) => log.error({ err: e }, 'cannot end failed task'))
+  })
+
+  subscriber.on('message', (_channel: string, taskId: string) => {
+    if (worker.cancelJob(jobIdOf(taskId), CANCELLED)) log.info({ taskId }, 'cancelling task')
+  })
+  await subscriber.subscribe(cancelChannel(config))
+
+  const running = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
+  log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
+
+  return {
+    async close() {
+      // Let running tasks finish for the grace period, then interrupt them:
+      // their jobs stay in Redis and another worker resumes them.
+      const interrupt = setTimeout(() => worker.cancelAllJobs('shutdown'), config.SHUTDOWN_GRACE_MS)
+      try {
+        await worker.close()
+        await running
+      } finally {
+        clearTimeout(interrupt)
+      }
+      await closeRedis(subscriber)
+      await agent.close()
+      await closeRedis(redis)
+    },
+  }
+}
