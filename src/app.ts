@@ -8,7 +8,7 @@ import taskRoutes from '../routes/tasks.js'
 import type { Config } from './config.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
-import { closeRedis, createRedis, DEFAULT_REDIS_URL } from './redis/connection.js'
+import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled } from './redis/connection.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { createTaskService } from './tasks/service.js'
 import { createTaskStore } from './tasks/store.js'
@@ -33,6 +33,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
   const store = createTaskStore(redis, config)
   const tasks = createTaskService({ redis, store, queue, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  app.addHook('onReady', () => settled(redis))
   app.addHook('onClose', async () => {
     await queue.close()
     await closeRedis(redis)

@@ -46,3 +46,21 @@ export async function closeRedis(redis: Redis): Promise<void> {
   }
   redis.disconnect()
 }
+
+/**
+ * Resolves once the connection is ready or has failed its first attempt, so
+ * that a process starting next to a live Redis takes requests at once, and
+ * one starting while Redis is away still starts (and answers 503).
+ */
+export async function settled(redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      redis.off('ready', done)
+      redis.off('error', done)
+      resolve()
+    }
+    redis.once('ready', done)
+    redis.once('error', done)
+  })
+}

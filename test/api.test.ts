@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { cleanEnv, REDIS_URL, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+
+// The API alone (no worker), against the real Redis.
+describe('HTTP API', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let redis: Redis
+  const reply = (id: string) => `${env.LEGACY_REPLY_PREFIX}_${id}`
+  const post = (payload: unknown) => svc.app.inject({ method: 'POST', url: '/tasks', payload: payload as object })
+
+  before(async () => {
+    env = await testEnv('api', { MAX_FILES_PER_TASK: '3', MAX_BODY_BYTES: '4096' })
+    svc = await startInProcess(env, false)
+    redis = new Redis(REDIS_URL)
+  })
+  after(async () => {
+    await svc.close()
+    redis.disconnect()
+    await cleanEnv(env)
+  })
+
+  it('accepts the legacy body verbatim: 202, Location, start on the reply list', async () => {
+    const res = await post({ task_id: 'a1b2c3', task_info: [{ fn: 'cat', url: 'https://oss.example.com/a/cat.jpg?Signature=x' }] })
+    assert.equal(res.statusCode, 202)
+    assert.equal(res.headers.location, '/tasks/a1b2c3')
+    assert.deepEqual(res.json(), {
+      task_id: 'a1b2c3',
+      state: 'queued',
+      files: 1,
+      status_url: '/tasks/a1b2c3',
+      events_url: '/tasks/a1b2c3/events',
+      archive_url: '/tasks/a1b2c3/archive',
+    })
+    assert.deepEqual(await redis.lrange(reply('a1b2c3'), 0, -1), ['start'])
+    assert.ok((await redis.ttl(reply('a1b2c3'))) > 86000)
+
+    const status = await svc.app.inject({ method: 'GET', url: '/tasks/a1b2c3' })
+    assert.equal(status.statusCode, 200)
+    const body = status.json()
+    assert.equal(body.state, 'queued')
+    assert.deepEqual(body.totals, { files: 1, done: 0, failed: 0, bytes_done: 0 })
+    assert.equal(body.files[0].saved_as, 'cat.jpg')
+    assert.equal(body.files[0].url, 'https://oss.example.com/a/cat.jpg', 'the query string (a signature) is not shown')
+    assert.equal(body.files[0].state, 'queued')
+  })
+
+  it('generates a task_id when absent', async () => {
+    const res = await post({ task_info: [{ fn: 'a.txt', url: 'http://example.com/a.txt' }] })
+    assert.equal(res.statusCode, 202)
+    assert.match(res.json().task_id, /^[A-Za-z0-9_-]{1,64}$/)
+  })
+
+  it('answers 200 to the same submit again, 409 to the same id with other files', async () => {
+    const payload = { task_id: 'idem', task_info: [{ fn: 'a.txt', url: 'http://example.com/a.txt' }] }
+    assert.equal((await post(payload)).statusCode, 202)
+    const again = await post(payload)
+    assert.equal(again.statusCode, 200)
+    assert.equal(again.json().task_id, 'idem')
+    assert.deepEqual(await redis.lrange(reply('idem'), 0, -1), ['start'], 'start is pushed once')
+    const other = await post({ task_id: 'idem', task_info: [{ fn: 'b.txt', url: 'http://example.com/b.txt' }] })
+    assert.equal(other.statusCode, 409)
+    assert.equal(other.json().error, 'task_conflict')
+  })
+
+  it('refuses every unsafe fn with 400 naming the item, and writes nothing', async () => {
+    const unsafe = ['', '.', '..', 'a/b', '../../etc/passwd', 'a\\b', 'x\u0000y', 'x\ny', 'x'.repeat(256), '猫'.repeat(86)]
+    for (const [n, fn] of unsafe.entries()) {
+      const id = `unsafe${n}`
+      const res = await post({ task_id: id, task_info: [{ fn: 'ok.txt', url: 'http://example.com/ok' }, { fn, url: 'http://example.com/x' }] })
+      assert.equal(res.statusCode, 400, JSON.stringify(fn))
+      const body = res.json()
+      assert.equal(body.error, 'invalid_request')
+      assert.equal(body.details[0].path, '/task_info/1/fn', JSON.stringify(fn))
+      assert.equal(await redis.exists(reply(id)), 0)
+      assert.equal((await svc.app.inject({ method: 'GET', url: `/tasks/${id}` })).statusCode, 404)
+    }
+  })
+
+  it('refuses bad bodies with 400 and the path of the bad value', async () => {
+    const cases: [unknown, string][] = [
+      [{ task_id: 'x' }, '/task_info'],
+      [{ task_info: [] }, '/task_info'],
+      [{ task_id: 'bad id!', task_info: [{ fn: 'a', url: 'http://e.com/a' }] }, '/task_id'],
+      [{ task_info: [{ fn: 'a', url: 'ftp://e.com/a' }] }, '/task_info/0/url'],
+      [{ task_info: [{ fn: 'a', url: 'http://' }] }, '/task_info/0/url'],
+      [{ task_info: [{ fn: 'a' }] }, '/task_info/0/url'],
+      [{ task_info: [{ fn: 'a', url: 'http://e.com/a', sha256: 'xyz' }] }, '/task_info/0/sha256'],
+      [{ task_info: [{ fn: 7, url: 'http://e.com/a' }] }, '/task_info/0/fn'],
+    ]
+    for (const [payload, path] of cases) {
+      const res = await post(payload)
+      assert.equal(res.statusCode, 400, JSON.stringify(payload))
+      assert.equal(res.json().error, 'invalid_request')
+      assert.equal(res.json().details[0].path, path, JSON.stringify(payload))
+    }
+    const notJson = await svc.app.inject({ method: 'POST', url: '/tasks', headers: { 'content-type': 'application/json' }, payload: '{"task' })
+    assert.equal(notJson.statusCode, 400)
+  })
+
+  it('answers 413 for too many files and for a body over the limit', async () => {
+    const files = Array.from({ length: 4 }, (_, i) => ({ fn: `f${i}`, url: 'http://e.com/f' }))
+    const many = await post({ task_id: 'many', task_info: files })
+    assert.equal(many.statusCode, 413)
+    assert.equal(many.json().error, 'too_many_files')
+    const big = await post({ task_id: 'big', task_info: [{ fn: 'a', url: `http://e.com/${'a'.repeat(5000)}` }] })
+    assert.equal(big.statusCode, 413)
+    assert.equal(big.json().error, 'body_too_large')
+    assert.equal(await redis.exists(reply('many')), 0)
+  })
+
+  it('answers 404 for an unknown task', async () => {
+    for (const method of ['GET', 'DELETE'] as const) {
+      const res = await svc.app.inject({ method, url: '/tasks/nosuchtask' })
+      assert.equal(res.statusCode, 404)
+      assert.equal(res.json().error, 'not_found')
+    }
+  })
+
+  it('cancels a queued task at once: every file gets its message, then end', async () => {
+    await post({ task_id: 'cq', task_info: [{ fn: 'a', url: 'http://e.com/a' }, { fn: 'b', url: 'http://e.com/b' }] })
+    const res = await svc.app.inject({ method: 'DELETE', url: '/tasks/cq' })
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.json().state, 'cancelled')
+    assert.deepEqual(res.json().files.map((f: { state: string }) => f.state), ['cancelled', 'cancelled'])
+    assert.deepEqual((await redis.lrange(reply('cq'), 0, -1)).reverse(), ['start', 'a', 'b', 'end'])
+    const again = await svc.app.inject({ method: 'DELETE', url: '/tasks/cq' })
+    assert.equal(again.statusCode, 200)
+    assert.equal((await redis.lrange(reply('cq'), 0, -1)).length, 4, 'a second cancel pushes nothing')
+  })
+
+  it('serves health checks', async () => {
+    assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
+    const ready = await svc.app.inject({ method: 'GET', url: '/health/ready' })
+    assert.equal(ready.statusCode, 200)
+    assert.deepEqual(ready.json(), { status: 'ok' })
+  })
+
+  it('serves the committed OpenAPI document and the docs page', async () => {
+    const committed = await readFile(new URL('../openapi.yaml', import.meta.url), 'utf8')
+    assert.equal(svc.app.swagger({ yaml: true }), committed, 'openapi.yaml is stale: run npm run openapi')
+    const json = await svc.app.inject({ method: 'GET', url: '/openapi.json' })
+    assert.equal(json.statusCode, 200)
+    assert.ok(json.json().paths['/tasks'].post)
+    assert.equal((await svc.app.inject({ method: 'GET', url: '/docs/' })).statusCode, 200)
+  })
+})
+
+describe('API keys', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  before(async () => {
+    env = await testEnv('auth', { API_KEYS: 'old-key,new-key' })
+    svc = await startInProcess(env, false)
+  })
+  after(async () => {
+    await svc.close()
+    await cleanEnv(env)
+  })
+
+  it('refuses requests without a valid key and accepts every configured key', async () => {
+    const payload = { task_info: [{ fn: 'a', url: 'http://e.com/a' }] }
+    const none = await svc.app.inject({ method: 'POST', url: '/tasks', payload })
+    assert.equal(none.statusCode, 401)
+    assert.equal(none.json().error, 'unauthorized')
+    const wrong = await svc.app.inject({ method: 'POST', url: '/tasks', payload, headers: { authorization: 'Bearer nope' } })
+    assert.equal(wrong.statusCode, 401)
+    for (const key of ['old-key', 'new-key']) {
+      const ok = await svc.app.inject({ method: 'POST', url: '/tasks', payload, headers: { authorization: `Bearer ${key}` } })
+      assert.equal(ok.statusCode, 202)
+    }
+    assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'health needs no key')
+  })
+})

@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { ConfigError, loadConfig } from '../src/config.js'
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({})
+    assert.equal(c.ROLE, 'all')
+    assert.equal(c.PORT, 3000)
+    assert.equal(c.HOST, '127.0.0.1')
+    assert.equal(c.REDIS_URL, undefined)
+    assert.equal(c.DOWNLOAD_DIR, './downloads')
+    assert.equal(c.QUEUE_PREFIX, 'bdl')
+    assert.equal(c.MAX_CONCURRENT_TASKS, 5)
+    assert.equal(c.MAX_CONNECTIONS_PER_TASK, 20)
+    assert.equal(c.MAX_CONCURRENT_DOWNLOADS, 100)
+    assert.equal(c.MAX_FILES_PER_TASK, 10000)
+    assert.deepEqual(c.API_KEYS, [])
+    assert.equal(c.LEGACY_TASK_QUEUE, '')
+    assert.equal(c.LEGACY_REPLY_PREFIX, 'batch_download_resp')
+    assert.equal(c.REPLY_TTL_SECONDS, 86400)
+    assert.equal(c.LOG_LEVEL, 'info')
+  })
+
+  it('converts numbers and splits lists', () => {
+    const c = loadConfig({ PORT: '8080', API_KEYS: ' k1, k2 ,', MAX_CONCURRENT_TASKS: '2', HOST: '0.0.0.0' })
+    assert.equal(c.PORT, 8080)
+    assert.equal(c.MAX_CONCURRENT_TASKS, 2)
+    assert.deepEqual(c.API_KEYS, ['k1', 'k2'])
+  })
+
+  it('names the variable of a bad value', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ PORT: 'abc' }, /^PORT /],
+      [{ PORT: '70000' }, /^PORT /],
+      [{ ROLE: 'boss' }, /^ROLE .*all, api, worker/],
+      [{ MAX_CONCURRENT_TASKS: '0' }, /^MAX_CONCURRENT_TASKS /],
+      [{ REDIS_URL: 'http://x' }, /^REDIS_URL /],
+      [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL /],
+    ]
+    for (const [env, message] of cases) {
+      assert.throws(() => loadConfig(env), (err: Error) => err instanceof ConfigError && message.test(err.message))
+    }
+  })
+
+  it('refuses a non-loopback HOST without API_KEYS', () => {
+    assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /HOST 0\.0\.0\.0 .*API_KEYS/)
+    assert.equal(loadConfig({ HOST: '::1' }).HOST, '::1')
+    assert.equal(loadConfig({ HOST: 'localhost' }).HOST, 'localhost')
+  })
+})

@@ -1,0 +1,171 @@
+// A real HTTP origin on loopback that misbehaves on demand. Every file is
+// /f/<name>; its bytes are a pure function of name and size, and query
+// parameters say how to serve it:
+//   size=N        body length (default 1024)
+//   delay=MS      wait before the headers
+//   rate=BPS      throttle the body to about BPS bytes per second
+//   status=N      always answer N
+//   fail=N&times=K&retryAfter=S   answer N the first K times (optionally with Retry-After)
+//   reset=B&times=K   destroy the socket after B body bytes, the first K times
+//   stall=B&times=K   send B bytes then go silent, the first K times
+//   short=B&times=K   announce the full size, send B bytes and close, the first K times
+//   redirect=N    answer through N redirects (/r/<n>/...)
+//   norange=1     ignore Range headers
+//   etag=X        strong validator (default derived from name and size)
+// "The first K times" is counted per path and query, so every test gets its own
+// counters by using distinct names.
+import { createHash } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+const BLOCK = 64 * 1024
+const blocks = new Map<string, Buffer>()
+
+function blockFor(name: string): Buffer {
+  let block = blocks.get(name)
+  if (!block) {
+    const parts: Buffer[] = []
+    let seed = createHash('sha256').update(name).digest()
+    while (parts.length * 32 < BLOCK) {
+      parts.push(seed)
+      seed = createHash('sha256').update(seed).digest()
+    }
+    block = Buffer.concat(parts).subarray(0, BLOCK)
+    blocks.set(name, block)
+  }
+  return block
+}
+
+/** The bytes of file `name` with `size` bytes, from `start` to `end` (exclusive). */
+export function fileBytes(name: string, size: number, start = 0, end = size): Buffer {
+  const block = blockFor(name)
+  const out = Buffer.allocUnsafe(end - start)
+  for (let i = start; i < end; ) {
+    const offset = i % BLOCK
+    const n = Math.min(BLOCK - offset, end - i)
+    block.copy(out, i - start, offset, offset + n)
+    // Mix the block number into each block's first byte, so that bytes
+    // written at the wrong offset show.
+    if (offset === 0) out[i - start] = out[i - start]! ^ (Math.floor(i / BLOCK) & 0xff)
+    i += n
+  }
+  return out
+}
+
+export const sha256Hex = (buf: Buffer) => createHash('sha256').update(buf).digest('hex')
+
+export interface OriginRequest {
+  path: string
+  range: string | undefined
+  ifRange: string | undefined
+}
+
+export interface Origin {
+  base: string
+  url(name: string, params?: Record<string, string | number>): string
+  requests: OriginRequest[]
+  hits(name: string): number
+  close(): Promise<void>
+}
+
+export async function startOrigin(): Promise<Origin> {
+  const served = new Map<string, number>()
+  const requests: OriginRequest[] = []
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch(() => res.destroy())
+  })
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://origin')
+    requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined })
+    const q = (k: string) => url.searchParams.get(k)
+    const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
+
+    const redirect = /^\/r\/(\d+)(\/.*)$/.exec(url.pathname)
+    if (redirect) {
+      const left = Number(redirect[1])
+      const next = left > 1 ? `/r/${left - 1}${redirect[2]}` : redirect[2]!
+      res.writeHead(302, { location: next + url.search }).end()
+      return
+    }
+    const m = /^\/f\/(.+)$/.exec(url.pathname)
+    if (!m) {
+      res.writeHead(404).end()
+      return
+    }
+    const name = decodeURIComponent(m[1]!)
+    const count = (served.get(req.url!) ?? 0) + 1
+    served.set(req.url!, count)
+    const firstTimes = count <= num('times', 1)
+
+    if (q('delay')) await sleep(num('delay', 0))
+    if (q('status')) {
+      res.writeHead(num('status', 500)).end('status')
+      return
+    }
+    if (q('fail') && firstTimes) {
+      const headers: Record<string, string> = {}
+      if (q('retryAfter')) headers['retry-after'] = q('retryAfter')!
+      res.writeHead(num('fail', 503), headers).end('failing')
+      return
+    }
+
+    const size = num('size', 1024)
+    const etag = `"${q('etag') ?? sha256Hex(Buffer.from(`${name}:${size}`)).slice(0, 16)}"`
+    let start = 0
+    let status = 200
+    const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' }
+    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+    const ifRange = req.headers['if-range']
+    if (range && !q('norange') && (!ifRange || ifRange === etag) && Number(range[1]) < size) {
+      start = Number(range[1])
+      status = 206
+      headers['content-range'] = `bytes ${start}-${size - 1}/${size}`
+    }
+    headers['content-length'] = size - start
+    res.writeHead(status, headers)
+
+    const body = fileBytes(name, size, start, size)
+    const cutAt = (k: string) => (q(k) !== null && firstTimes ? Math.max(0, num(k, 0) - start) : null)
+    const reset = cutAt('reset')
+    const stall = cutAt('stall')
+    const short = cutAt('short')
+    const limit = Math.min(reset ?? Infinity, stall ?? Infinity, short ?? Infinity, body.length)
+    const rate = num('rate', 0)
+    const chunk = rate > 0 ? Math.max(1, Math.floor(rate / 20)) : 256 * 1024
+    for (let i = 0; i < limit; i += chunk) {
+      const piece = body.subarray(i, Math.min(i + chunk, limit))
+      if (!res.write(piece)) await new Promise((r) => res.once('drain', r))
+      if (rate > 0) await sleep(50)
+      if (res.destroyed) return
+    }
+    if (reset !== null && reset < body.length) {
+      res.socket?.resetAndDestroy()
+      return
+    }
+    if (stall !== null && stall < body.length) return // silent until the client gives up
+    if (short !== null && short < body.length) {
+      res.socket?.destroySoon()
+      return
+    }
+    res.end()
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return {
+    base,
+    url: (name, params = {}) => {
+      const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()
+      return `${base}/f/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`
+    },
+    requests,
+    hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import type { FastifyInstance } from 'fastify'
+import { Redis } from 'ioredis'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { createLogger } from '../../src/logger.js'
+import { startWorker, type TaskWorker } from '../../src/worker/worker.js'
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/** The environment of one test file: its own queue prefix, reply prefix and download folder. */
+export async function testEnv(name: string, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
+  const id = `${name}-${process.pid}-${randomBytes(3).toString('hex')}`
+  return {
+    REDIS_URL,
+    QUEUE_PREFIX: `t-${id}`,
+    LEGACY_REPLY_PREFIX: `t-${id}-resp`,
+    DOWNLOAD_DIR: await mkdtemp(join(tmpdir(), `batchdl-${name}-`)),
+    LOG_LEVEL: 'silent',
+    RETRY_BASE_DELAY_MS: '20',
+    RETRY_MAX_DELAY_MS: '200',
+    DOWNLOAD_IDLE_TIMEOUT_MS: '1000',
+    SHUTDOWN_GRACE_MS: '0',
+    ...overrides,
+  }
+}
+
+/** Removes everything a test environment left in Redis and on disk. */
+export async function cleanEnv(env: Record<string, string>): Promise<void> {
+  const redis = new Redis(REDIS_URL)
+  try {
+    for (const pattern of [`${env.QUEUE_PREFIX}*`, `{${env.QUEUE_PREFIX}}*`, `${env.LEGACY_REPLY_PREFIX}*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
+        if (keys.length) await redis.del(...keys)
+        cursor = next
+      } while (cursor !== '0')
+    }
+  } finally {
+    redis.disconnect()
+  }
+  await rm(env.DOWNLOAD_DIR!, { recursive: true, force: true })
+}
+
+export interface InProcessService {
+  config: Config
+  app: FastifyInstance
+  worker: TaskWorker | null
+  close(): Promise<void>
+}
+
+/** API (and worker, unless told not to) in this process; requests go through app.inject(). */
+export async function startInProcess(env: Record<string, string>, withWorker = true): Promise<InProcessService> {
+  const config = loadConfig(env)
+  const log = createLogger(config.LOG_LEVEL)
+  const app = await buildApp(config, { logger: log })
+  await app.ready()
+  const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log) : null
+  return {
+    config,
+    app,
+    worker,
+    close: async () => {
+      await worker?.close()
+      await app.close()
+    },
+  }
+}
+
+/**
+ * Reads a reply list the way the PHP backend does (BRPOP, oldest first) until
+ * `end`, on a connection of its own. Throws when `end` does not come in time.
+ */
+export async function readReplies(key: string, timeoutMs = 20_000): Promise<string[]> {
+  const redis = new Redis(REDIS_URL)
+  const messages: string[] = []
+  const deadline = Date.now() + timeoutMs
+  try {
+    while (messages.at(-1) !== 'end') {
+      const left = (deadline - Date.now()) / 1000
+      if (left <= 0) throw new Error(`no "end" on ${key} within ${timeoutMs} ms; got ${JSON.stringify(messages)}`)
+      const res = await redis.brpop(key, Math.max(0.1, left))
+      if (res) messages.push(res[1])
+    }
+    return messages
+  } finally {
+    redis.disconnect()
+  }
+}
+
+/** Polls until `check` returns a value other than undefined. */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+export interface ChildService {
+  child: ChildProcess
+  address: string | null
+  logs: string[]
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}
+
+/** The real program (src/main.ts) as a child process; resolves once it logged "batchdl started". */
+export async function spawnService(env: Record<string, string>): Promise<ChildService> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: string[] = []
+  const lines = createInterface({ input: child.stdout! })
+  child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()))
+  const started = new Promise<string | null>((resolve, reject) => {
+    lines.on('line', (line) => {
+      logs.push(line)
+      try {
+        const entry = JSON.parse(line) as { msg?: string; address?: string | null }
+        if (entry.msg === 'batchdl started') resolve(entry.address ?? null)
+      } catch {
+        // not a log line
+      }
+    })
+    child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
+  })
+  const address = await started
+  return {
+    child,
+    address,
+    logs,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+      const exit = once(child, 'exit')
+      child.kill(signal)
+      const [code] = (await exit) as [number | null]
+      return code
+    },
+  }
+}

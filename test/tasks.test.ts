@@ -1,0 +1,217 @@
+// The whole path: POST /tasks -> Redis queue -> worker -> files on disk ->
+// reply list and GET /tasks/:id, against the real Redis and a real origin.
+import assert from 'node:assert/strict'
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
+
+interface FileIn {
+  fn: string
+  url: string
+  sha256?: string
+}
+
+describe('tasks end to end', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('tasks', { MAX_FILE_BYTES: String(2 * 1024 * 1024), RETRY_MAX_ATTEMPTS: '4' })
+    svc = await startInProcess(env)
+  })
+  after(async () => {
+    await svc.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  async function run(taskId: string, files: FileIn[]) {
+    const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })
+    assert.equal(res.statusCode, 202, res.body)
+    const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_${taskId}`)
+    const status = (await svc.app.inject({ method: 'GET', url: `/tasks/${taskId}` })).json()
+    return { replies, status }
+  }
+
+  const onDisk = (taskId: string) => readdir(join(env.DOWNLOAD_DIR!, taskId)).then((l) => l.sort())
+  const readSaved = (taskId: string, name: string) => readFile(join(env.DOWNLOAD_DIR!, taskId, name))
+
+  /** start, then each fn exactly once (any order), then end. */
+  function assertProtocol(replies: string[], fns: string[]) {
+    assert.equal(replies[0], 'start')
+    assert.equal(replies.at(-1), 'end')
+    assert.deepEqual(replies.slice(1, -1).sort(), [...fns].sort())
+  }
+
+  it('downloads every file into its task folder and reports start, each fn, end', async () => {
+    const files = [
+      { fn: 'cat', url: origin.url('cat.jpg', { size: 300_000, Expires: 1700000000, Signature: 'abc/def.png' }) },
+      { fn: 'dog.png', url: origin.url('dog.png', { size: 70_000 }) },
+      { fn: '猫 photo', url: origin.url('neko.jpeg', { size: 1 }) },
+      { fn: 'empty.bin', url: origin.url('empty.bin', { size: 0 }) },
+      { fn: 'big.bin', url: origin.url('big.bin', { size: 1_500_000 }) },
+    ]
+    const { replies, status } = await run('full', files)
+    assertProtocol(replies, files.map((f) => f.fn))
+    assert.equal(status.state, 'completed')
+    assert.deepEqual(status.totals, { files: 5, done: 5, failed: 0, bytes_done: 300_000 + 70_000 + 1 + 0 + 1_500_000 })
+    assert.deepEqual(await onDisk('full'), ['big.bin', 'cat.jpg', 'dog.png', 'empty.bin', '猫 photo.jpeg'])
+    assert.deepEqual(await readSaved('full', 'cat.jpg'), fileBytes('cat.jpg', 300_000))
+    assert.deepEqual(await readSaved('full', 'big.bin'), fileBytes('big.bin', 1_500_000))
+    assert.equal((await readSaved('full', 'empty.bin')).length, 0)
+    for (const f of status.files) {
+      assert.equal(f.state, 'done')
+      assert.equal(f.attempts, 1)
+      assert.equal(f.http_status, 200)
+      assert.equal(f.bytes, f.size)
+      assert.ok(!f.url.includes('Signature'))
+    }
+    assert.ok(status.started_at && status.finished_at)
+    assert.deepEqual(await readdir(join(env.DOWNLOAD_DIR!, '.partial')), [], 'no temporary files are left')
+  })
+
+  it('keeps two tasks running at once in their own folders', async () => {
+    const files = (tag: string) => [0, 1, 2].map((i) => ({ fn: `f${i}.bin`, url: origin.url(`${tag}-${i}`, { size: 50_000, rate: 500_000 }) }))
+    const [a, b] = await Promise.all([run('twin-a', files('a')), run('twin-b', files('b'))])
+    assert.equal(a.status.state, 'completed')
+    assert.equal(b.status.state, 'completed')
+    for (const [task, tag] of [['twin-a', 'a'], ['twin-b', 'b']] as const) {
+      assert.deepEqual(await onDisk(task), ['f0.bin', 'f1.bin', 'f2.bin'])
+      assert.deepEqual(await readSaved(task, 'f1.bin'), fileBytes(`${tag}-1`, 50_000))
+    }
+  })
+
+  it('renames colliding names with (2) and keeps each file its own bytes', async () => {
+    const files = [
+      { fn: 'photo.jpg', url: origin.url('p1', { size: 10 }) },
+      { fn: 'PHOTO.JPG', url: origin.url('p2', { size: 20 }) },
+      { fn: 'photo', url: origin.url('p3.jpg', { size: 30 }) },
+    ]
+    const { replies, status } = await run('collide', files)
+    assertProtocol(replies, ['photo.jpg', 'PHOTO.JPG', 'photo'])
+    assert.deepEqual(status.files.map((f: { saved_as: string }) => f.saved_as), ['photo.jpg', 'PHOTO (2).JPG', 'photo (3).jpg'])
+    assert.equal((await readSaved('collide', 'PHOTO (2).JPG')).length, 20)
+    assert.equal((await readSaved('collide', 'photo (3).jpg')).length, 30)
+  })
+
+  it('fails a 404 file at once without retry; the others finish and its fn is still pushed', async () => {
+    const files = [
+      { fn: 'ok.bin', url: origin.url('ok-404case', { size: 1000 }) },
+      { fn: 'gone.bin', url: origin.url('gone', { status: 404 }) },
+    ]
+    const { replies, status } = await run('notfound', files)
+    assertProtocol(replies, ['ok.bin', 'gone.bin'])
+    assert.equal(status.state, 'partial')
+    assert.deepEqual(status.totals, { files: 2, done: 1, failed: 1, bytes_done: 1000 })
+    const gone = status.files[1]
+    assert.equal(gone.state, 'failed')
+    assert.equal(gone.error, 'http_error')
+    assert.equal(gone.http_status, 404)
+    assert.equal(gone.attempts, 1)
+    assert.equal(origin.hits('gone'), 1)
+    assert.deepEqual(await onDisk('notfound'), ['ok.bin'], 'the folder holds exactly the files that succeeded')
+  })
+
+  it('ends as failed when every file fails', async () => {
+    const { replies, status } = await run('allfail', [{ fn: 'x', url: origin.url('x403', { status: 403 }) }])
+    assertProtocol(replies, ['x'])
+    assert.equal(status.state, 'failed')
+  })
+
+  it('retries a flaky origin (503 twice, then 200)', async () => {
+    const { status } = await run('flaky', [{ fn: 'f.bin', url: origin.url('flaky', { size: 5000, fail: 503, times: 2 }) }])
+    assert.equal(status.state, 'completed')
+    assert.equal(status.files[0].attempts, 3)
+    assert.equal(origin.hits('flaky'), 3)
+  })
+
+  it('retries 429 and 408, honouring Retry-After', async () => {
+    const started = Date.now()
+    const { status } = await run('limited', [
+      { fn: 'a', url: origin.url('lim429', { fail: 429, times: 1, retryAfter: 1 }) },
+      { fn: 'b', url: origin.url('lim408', { fail: 408, times: 1 }) },
+    ])
+    assert.equal(status.state, 'completed')
+    assert.ok(Date.now() - started >= 200, 'waited for Retry-After (capped by RETRY_MAX_DELAY_MS=200)')
+  })
+
+  it('retries a connection reset mid-body and saves the exact bytes', async () => {
+    const size = 800_000
+    const { status } = await run('reset', [{ fn: 'r.bin', url: origin.url('reset', { size, reset: 300_000, times: 2 }) }])
+    assert.equal(status.state, 'completed')
+    assert.ok(status.files[0].attempts >= 2)
+    assert.equal(sha256Hex(await readSaved('reset', 'r.bin')), sha256Hex(fileBytes('reset', size)))
+  })
+
+  it('cuts a body that stalls (idle timeout) and retries it', async () => {
+    const { status } = await run('stall', [{ fn: 's.bin', url: origin.url('stall', { size: 100_000, stall: 10_000 }) }])
+    assert.equal(status.state, 'completed')
+    assert.equal(status.files[0].attempts, 2)
+    assert.deepEqual(await readSaved('stall', 's.bin'), fileBytes('stall', 100_000))
+  })
+
+  it('retries a body shorter than its Content-Length', async () => {
+    const { status } = await run('short', [{ fn: 's.bin', url: origin.url('short', { size: 100_000, short: 40_000 }) }])
+    assert.equal(status.state, 'completed')
+    assert.equal(status.files[0].attempts, 2)
+    assert.equal((await readSaved('short', 's.bin')).length, 100_000)
+  })
+
+  it('checks sha256 when given', async () => {
+    const good = sha256Hex(fileBytes('sum-ok', 4096))
+    const { status } = await run('sums', [
+      { fn: 'ok.bin', url: origin.url('sum-ok', { size: 4096 }), sha256: good.toUpperCase() },
+      { fn: 'bad.bin', url: origin.url('sum-bad', { size: 4096 }), sha256: good },
+    ])
+    assert.equal(status.files[0].state, 'done')
+    assert.equal(status.files[1].state, 'failed')
+    assert.equal(status.files[1].error, 'checksum_mismatch')
+    assert.deepEqual(await onDisk('sums'), ['ok.bin'])
+  })
+
+  it('fails a file over MAX_FILE_BYTES and removes what was written', async () => {
+    const { status } = await run('toolarge', [{ fn: 'huge.bin', url: origin.url('huge', { size: 3 * 1024 * 1024 }) }])
+    assert.equal(status.files[0].state, 'failed')
+    assert.equal(status.files[0].error, 'file_too_large')
+    assert.deepEqual(await onDisk('toolarge'), [])
+  })
+
+  it('follows redirects, up to a limit', async () => {
+    const { status } = await run('redirects', [
+      { fn: 'near.bin', url: `${origin.base}/r/2/f/near?size=100` },
+      { fn: 'far.bin', url: `${origin.base}/r/9/f/far?size=100` },
+    ])
+    assert.equal(status.files[0].state, 'done')
+    assert.equal(status.files[1].state, 'failed')
+    assert.equal(status.files[1].error, 'too_many_redirects')
+  })
+
+  it('cancels a running task within a second: partial files removed, finished ones kept, end pushed', async () => {
+    const files = [
+      { fn: 'quick.bin', url: origin.url('quick', { size: 100 }) },
+      { fn: 'slow1.bin', url: origin.url('slow1', { size: 2_000_000, rate: 50_000 }) },
+      { fn: 'slow2.bin', url: origin.url('slow2', { size: 2_000_000, rate: 50_000 }) },
+    ]
+    const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'cancelme', task_info: files } })
+    assert.equal(res.statusCode, 202)
+    await waitFor(async () => {
+      const s = (await svc.app.inject({ method: 'GET', url: '/tasks/cancelme' })).json()
+      return s.files[0].state === 'done' && s.files[1].bytes > 0 ? true : undefined
+    }, 10_000, 'progress on the slow files')
+    const asked = Date.now()
+    const del = await svc.app.inject({ method: 'DELETE', url: '/tasks/cancelme' })
+    assert.equal(del.statusCode, 202)
+    const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_cancelme`, 5000)
+    assert.ok(Date.now() - asked < 1000, `ended ${Date.now() - asked} ms after the cancel`)
+    assertProtocol(replies, ['quick.bin', 'slow1.bin', 'slow2.bin'])
+    const status = (await svc.app.inject({ method: 'GET', url: '/tasks/cancelme' })).json()
+    assert.equal(status.state, 'cancelled')
+    assert.deepEqual(status.files.map((f: { state: string }) => f.state), ['done', 'cancelled', 'cancelled'])
+    assert.deepEqual(await onDisk('cancelme'), ['quick.bin'])
+    await assert.rejects(readdir(join(env.DOWNLOAD_DIR!, '.partial', 'cancelme')), { code: 'ENOENT' })
+  })
+})
