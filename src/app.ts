@@ -35,8 +35,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const tasks = createTaskService({ redis, store, queue, maxFilesPerTask: config.MAX_FILES_PER_TASK })
   app.addHook('onReady', () => settled(redis))
   app.addHook('onClose', async () => {
-    await queue.close()
+    // BullMQ reports a connection that never came up through the queue's
+    // 'error' event, and throws it unhandled once the queue is closed: end the
+    // connection and let the queue see it before closing the queue.
     await closeRedis(redis)
+    await queue.waitUntilReady().catch(() => {})
+    await queue.close()
   })
 
   app.setErrorHandler(errorHandler)

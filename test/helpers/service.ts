@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
-import { createLogger } from '../../src/logger.js'
+import { createLogger, type Logger } from '../../src/logger.js'
 import { startWorker, type TaskWorker } from '../../src/worker/worker.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -57,9 +57,9 @@ export interface InProcessService {
 }
 
 /** API (and worker, unless told not to) in this process; requests go through app.inject(). */
-export async function startInProcess(env: Record<string, string>, withWorker = true): Promise<InProcessService> {
+export async function startInProcess(env: Record<string, string>, withWorker = true, log?: Logger): Promise<InProcessService> {
   const config = loadConfig(env)
-  const log = createLogger(config.LOG_LEVEL)
+  log ??= createLogger(config.LOG_LEVEL)
   const app = await buildApp(config, { logger: log })
   await app.ready()
   const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log) : null
@@ -116,13 +116,16 @@ export interface ChildService {
 /** The real program (src/main.ts) as a child process; resolves once it logged "batchdl started". */
 export async function spawnService(env: Record<string, string>): Promise<ChildService> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
+    // The start is read from the log: at least info, whatever the test environment says.
+    env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: string[] = []
   const lines = createInterface({ input: child.stdout! })
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()))
+  let timer: NodeJS.Timeout | undefined
   const started = new Promise<string | null>((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`)), 20_000)
     lines.on('line', (line) => {
       logs.push(line)
       try {
@@ -134,7 +137,7 @@ export async function spawnService(env: Record<string, string>): Promise<ChildSe
     })
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
   })
-  const address = await started
+  const address = await started.finally(() => clearTimeout(timer))
   return {
     child,
     address,

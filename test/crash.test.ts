@@ -1,0 +1,73 @@
+// Worker processes killed with SIGKILL mid-task, twice: the task still
+// completes, files already finished are not fetched again, every file is
+// byte-identical, and each reply message arrives exactly once.
+import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+
+describe('worker crash', () => {
+  let env: Record<string, string>
+  let origin: Origin
+  let api: ChildService
+  const children: ChildService[] = []
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3', PORT: '0' })
+    api = await spawnService({ ...env, ROLE: 'api' })
+    children.push(api)
+  })
+  after(async () => {
+    for (const c of children) await c.stop('SIGKILL')
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('resumes a task after two SIGKILLs and reports each message exactly once', async () => {
+    const size = 120_000
+    const files = Array.from({ length: 12 }, (_, i) => ({ fn: `img${i}.jpg`, url: origin.url(`crash-${i}`, { size, rate: 200_000 }) }))
+    const status = async () => (await fetch(`${api.address}/tasks/crashy`)).json() as Promise<{
+      state: string
+      totals: { done: number }
+      files: { state: string; attempts: number }[]
+    }>
+
+    const res = await fetch(`${api.address}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_id: 'crashy', task_info: files }),
+    })
+    assert.equal(res.status, 202)
+    const replies = readReplies(`${env.LEGACY_REPLY_PREFIX}_crashy`, 60_000)
+
+    let doneBeforeCrashes = 0
+    for (const atLeast of [2, 5]) {
+      const worker = await spawnService({ ...env, ROLE: 'worker' })
+      children.push(worker)
+      doneBeforeCrashes = await waitFor(async () => {
+        const s = await status()
+        return s.totals.done >= atLeast ? s.totals.done : undefined
+      }, 30_000, `${atLeast} files done`)
+      await worker.stop('SIGKILL')
+      assert.notEqual((await status()).state, 'completed', 'killed mid-task')
+    }
+
+    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    const messages = await replies
+    assert.equal(messages[0], 'start')
+    assert.equal(messages.at(-1), 'end')
+    assert.deepEqual(messages.slice(1, -1).sort(), files.map((f) => f.fn).sort(), 'each fn exactly once')
+
+    const final = await status()
+    assert.equal(final.state, 'completed')
+    for (const [i, f] of files.entries()) {
+      assert.deepEqual(await readFile(join(env.DOWNLOAD_DIR!, 'crashy', f.fn)), fileBytes(`crash-${i}`, size), f.fn)
+    }
+    // Files finished before a crash were not fetched again.
+    const fetchedOnce = files.filter((_, i) => origin.hits(`crash-${i}`) === 1).length
+    assert.ok(fetchedOnce >= doneBeforeCrashes, `${fetchedOnce} files fetched once, ${doneBeforeCrashes} done before the last crash`)
+  })
+})

@@ -1,0 +1,54 @@
+// Secrets never reach the logs: API keys, URL query strings (object-store
+// signatures), credentials in URLs.
+import assert from 'node:assert/strict'
+import { Writable } from 'node:stream'
+import { after, before, describe, it } from 'node:test'
+import { createLogger } from '../src/logger.js'
+import { startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+
+describe('logs', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  const lines: string[] = []
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('logs', { API_KEYS: 'sekret-key-1234', LOG_LEVEL: 'trace', RETRY_MAX_ATTEMPTS: '2' })
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(...chunk.toString().split('\n').filter(Boolean))
+        done()
+      },
+    })
+    svc = await startInProcess(env, true, createLogger('trace', sink))
+  })
+  after(async () => {
+    await svc.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('never shows keys, signatures or credentials', async () => {
+    const auth = { authorization: 'Bearer sekret-key-1234' }
+    const signed = (name: string, params: Record<string, string | number>) =>
+      origin.url(name, { ...params, 'OSSAccessKeyId': 'AKIDsecret', Signature: 'SIGsecret' }).replace('http://', 'http://user:PASSsecret@')
+    const res = await svc.app.inject({
+      method: 'POST',
+      url: '/tasks?token=TOKsecret',
+      headers: auth,
+      payload: { task_id: 'logged', task_info: [{ fn: 'ok', url: signed('ok', { size: 10 }) }, { fn: 'bad', url: signed('bad', { status: 500 }) }] },
+    })
+    assert.equal(res.statusCode, 202)
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_logged`)
+    await svc.app.inject({ method: 'GET', url: '/tasks/logged?token=TOKsecret', headers: auth })
+
+    const all = lines.join('\n')
+    assert.ok(lines.some((l) => l.includes('"file failed"')), 'the failed file was logged')
+    assert.ok(all.includes('/f/bad'), 'with its URL path')
+    for (const secret of ['sekret-key-1234', 'SIGsecret', 'AKIDsecret', 'PASSsecret', 'TOKsecret']) {
+      assert.ok(!all.includes(secret), `${secret} leaked into the logs`)
+    }
+  })
+})

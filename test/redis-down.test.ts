@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+
+// Nothing listens on port 1: the API starts anyway and answers 503 at once.
+describe('Redis unreachable', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  before(async () => {
+    env = await testEnv('redisdown', { REDIS_URL: 'redis://127.0.0.1:1' })
+    svc = await startInProcess(env, false)
+  })
+  after(async () => {
+    await svc.close()
+    await cleanEnv({ ...env, REDIS_URL: 'redis://127.0.0.1:6379' })
+  })
+
+  it('answers POST /tasks with 503 and Retry-After', async () => {
+    const started = Date.now()
+    const res = await svc.app.inject({
+      method: 'POST',
+      url: '/tasks',
+      payload: { task_id: 'r1', task_info: [{ fn: 'a', url: 'http://example.com/a' }] },
+    })
+    assert.equal(res.statusCode, 503)
+    assert.equal(res.json().error, 'unavailable')
+    assert.equal(res.headers['retry-after'], '5')
+    assert.ok(Date.now() - started < 1000, 'fails fast')
+  })
+
+  it('answers GET and DELETE with 503', async () => {
+    for (const method of ['GET', 'DELETE'] as const) {
+      assert.equal((await svc.app.inject({ method, url: '/tasks/r1' })).statusCode, 503)
+    }
+  })
+
+  it('is live but not ready', async () => {
+    assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
+    const ready = await svc.app.inject({ method: 'GET', url: '/health/ready' })
+    assert.equal(ready.statusCode, 503)
+    assert.deepEqual(ready.json(), { status: 'unavailable' })
+  })
+})
