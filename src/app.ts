@@ -2,10 +2,14 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import cors from '@fastify/cors'
+import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import openapiRoutes from '../routes/openapi.js'
 import taskRoutes from '../routes/tasks.js'
 import type { Config } from './config.js'
+import { EventHub } from './events/hub.js'
+import { createTokenSigner, tokenKey } from './events/token.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled } from './redis/connection.js'
@@ -28,13 +32,20 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const redis = createRedis(config.REDIS_URL ?? DEFAULT_REDIS_URL, 'api', logger)
+  const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL
+  const redis = createRedis(redisUrl, 'api', logger)
+  // Event streams are read by one blocking connection of their own.
+  const eventReader = createRedis(redisUrl, 'api', logger)
   const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
   queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
   const store = createTaskStore(redis, config)
-  const tasks = createTaskService({ redis, store, queue, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  const tokens = createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS)
+  const tasks = createTaskService({ redis, store, queue, tokens, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
   app.addHook('onReady', () => settled(redis))
   app.addHook('onClose', async () => {
+    await hub.close()
+    await closeRedis(eventReader)
     // BullMQ reports a connection that never came up through the queue's
     // 'error' event, and throws it unhandled once the queue is closed: end the
     // connection and let the queue see it before closing the queue.
@@ -48,6 +59,12 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })
   })
 
+  await app.register(cors, {
+    origin: config.CORS_ORIGINS.length > 0 ? config.CORS_ORIGINS : false,
+    methods: ['GET', 'POST', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    exposedHeaders: ['location'],
+  })
   await app.register(swagger, {
     openapi: {
       info: {
@@ -67,5 +84,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(openapiRoutes)
   await app.register(healthRoutes, { redis })
   await app.register(taskRoutes, { tasks, apiKeys: config.API_KEYS })
+  await app.register(eventRoutes, { tasks, hub, tokens, apiKeys: config.API_KEYS })
   return app
 }

@@ -2,6 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
+import type { TokenSigner } from '../events/token.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { jobIdOf, type TaskJob } from './queue.js'
@@ -12,6 +13,7 @@ export interface TaskServiceDeps {
   redis: Redis
   store: TaskStore
   queue: Queue<TaskJob>
+  tokens: TokenSigner
   maxFilesPerTask: number
 }
 
@@ -19,7 +21,7 @@ export type TaskService = ReturnType<typeof createTaskService>
 
 const MAX_DETAILS = 100
 
-export function createTaskService({ redis, store, queue, maxFilesPerTask }: TaskServiceDeps) {
+export function createTaskService({ redis, store, queue, tokens, maxFilesPerTask }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -37,9 +39,18 @@ export function createTaskService({ redis, store, queue, maxFilesPerTask }: Task
     await store.accept(taskId)
   }
 
+  /** The URLs a caller hands on; events and archive carry a signed token, since a browser opens them. */
   function accepted(taskId: string, state: TaskAccepted['state'], files: number): TaskAccepted {
     const base = `/tasks/${encodeURIComponent(taskId)}`
-    return { task_id: taskId, state, files, status_url: base, events_url: `${base}/events`, archive_url: `${base}/archive` }
+    const token = `?token=${tokens.sign(taskId)}`
+    return {
+      task_id: taskId,
+      state,
+      files,
+      status_url: base,
+      events_url: `${base}/events${token}`,
+      archive_url: `${base}/archive${token}`,
+    }
   }
 
   return {
@@ -69,6 +80,10 @@ export function createTaskService({ redis, store, queue, maxFilesPerTask }: Task
         return { created: true, task: accepted(taskId, 'queued', spec.length) }
       })
     },
+
+    lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
+    hasEventsAfter: (taskId: string, eventId: string) => withRedis(() => store.hasEventsAfter(taskId, eventId)),
+    eventsKey: (taskId: string) => store.keys(taskId).events,
 
     async get(taskId: string): Promise<TaskStatus> {
       const status = await withRedis(() => store.status(taskId))

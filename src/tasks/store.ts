@@ -122,6 +122,16 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       await redis.publish(cancelChannel(config), id)
     },
 
+    /** Whether the task exists, and whether its `end` was written. */
+    async lifecycle(id: string): Promise<{ exists: boolean; ended: boolean }> {
+      const [state, ended] = await redis.hmget(keys(id).meta, 'state', 'end_pushed')
+      return { exists: state !== null, ended: ended !== null }
+    },
+
+    async hasEventsAfter(id: string, eventId: string): Promise<boolean> {
+      return (await redis.xrange(keys(id).events, `(${eventId}`, '+', 'COUNT', 1)).length > 0
+    },
+
     async isCancelRequested(id: string): Promise<boolean> {
       return (await redis.hexists(keys(id).meta, 'cancel_requested')) === 1
     },

@@ -10,6 +10,8 @@ import { createTaskStore } from '../tasks/store.js'
 import { CANCELLED, runTask } from './run-task.js'
 import { Semaphore } from './semaphore.js'
 
+const CANCEL_POLL_MS = 1000
+
 export interface TaskWorker {
   close(): Promise<void>
 }
@@ -38,7 +40,16 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     log,
   }
 
-  const worker = new Worker<TaskJob>(TASK_QUEUE, (job, _token, signal) => runTask(deps, job.data.taskId, signal!), {
+  const running = new Set<string>() // task ids this worker is running now
+  const processor = async (job: Job<TaskJob>, _token?: string, signal?: AbortSignal) => {
+    running.add(job.data.taskId)
+    try {
+      await runTask(deps, job.data.taskId, signal!)
+    } finally {
+      running.delete(job.data.taskId)
+    }
+  }
+  const worker = new Worker<TaskJob>(TASK_QUEUE, processor, {
     connection: redis,
     prefix: bullPrefix(config.QUEUE_PREFIX),
     concurrency: config.MAX_CONCURRENT_TASKS,
@@ -66,12 +77,20 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     store.finish(job.data.taskId, 'failed', 'worker_error').catch((e: unknown) => log.error({ err: e }, 'cannot end failed task'))
   })
 
-  subscriber.on('message', (_channel: string, taskId: string) => {
+  const cancel = (taskId: string) => {
     if (worker.cancelJob(jobIdOf(taskId), CANCELLED)) log.info({ taskId }, 'cancelling task')
-  })
+  }
+  subscriber.on('message', (_channel: string, taskId: string) => cancel(taskId))
   await subscriber.subscribe(cancelChannel(config))
+  // The published request is instant but lost if this connection was down at
+  // that moment: the flag in Redis is checked every second as well.
+  const cancelPoll = setInterval(() => {
+    for (const taskId of running) {
+      store.isCancelRequested(taskId).then((yes) => yes && cancel(taskId), () => {})
+    }
+  }, CANCEL_POLL_MS)
 
-  const running = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
+  const runLoop = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
   log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
 
   return {
@@ -81,9 +100,10 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
       const interrupt = setTimeout(() => worker.cancelAllJobs('shutdown'), config.SHUTDOWN_GRACE_MS)
       try {
         await worker.close()
-        await running
+        await runLoop
       } finally {
         clearTimeout(interrupt)
+        clearInterval(cancelPoll)
       }
       await closeRedis(subscriber)
       await agent.close()

@@ -113,9 +113,14 @@ export interface ChildService {
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
 
-/** The real program (src/main.ts) as a child process; resolves once it logged "batchdl started". */
-export async function spawnService(env: Record<string, string>): Promise<ChildService> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+/**
+ * The real program as a child process; resolves once it logged "batchdl
+ * started". From the sources through tsx, or, with `built`, as production runs
+ * it: dist/src/main.js (run `npm run build` first).
+ */
+export async function spawnService(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ChildService> {
+  const args = opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts']
+  const child = spawn(process.execPath, args, {
     // The start is read from the log: at least info, whatever the test environment says.
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,83 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { NotFoundError } from '../src/errors.js'
+import type { EventHub, Subscription, TaskEvent } from '../src/events/hub.js'
+import { TaskEventData } from '../src/events/schemas.js'
+import { frames, HEARTBEAT, MAX_BUFFERED_BYTES, parseLastEventId, SSE_HEADERS, SSE_RETRY_MS } from '../src/events/sse.js'
+import type { TokenSigner } from '../src/events/token.js'
+import { taskAccessHook } from '../src/http/auth.js'
+import { ErrorBody, TaskId } from '../src/tasks/schemas.js'
+import type { TaskService } from '../src/tasks/service.js'
+
+export interface EventRoutesOptions {
+  tasks: TaskService
+  hub: EventHub
+  tokens: TokenSigner
+  apiKeys: readonly string[]
+}
+
+const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, { tasks, hub, tokens, apiKeys }) => {
+  app.get(
+    '/tasks/:id/events',
+    {
+      onRequest: taskAccessHook(apiKeys, tokens),
+      schema: {
+        tags: ['tasks'],
+        summary: 'Follow a task live (Server-Sent Events)',
+        description:
+          'History first, then live events, in order; the stream closes after `end`. Reconnecting with ' +
+          'Last-Event-ID resumes right after that event; after `end` such a reconnect gets 204. Takes the API key ' +
+          'or the signed `token` that events_url carries (EventSource cannot send headers).',
+        params: Type.Object({ id: TaskId }),
+        querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'signed task token from events_url' })) }),
+        headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
+        response: {
+          200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: TaskEventData } } },
+          204: { description: 'the task ended before the given Last-Event-ID: nothing more will come', type: 'null' },
+          401: ErrorBody,
+          403: ErrorBody,
+          404: ErrorBody,
+          503: ErrorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const taskId = req.params.id
+      const lastEventId = parseLastEventId(req.headers['last-event-id'])
+      const { exists, ended } = await tasks.lifecycle(taskId)
+      if (!exists) throw new NotFoundError(`no task ${taskId}`)
+      if (ended && lastEventId && !(await tasks.hasEventsAfter(taskId, lastEventId))) return reply.code(204).send(null)
+
+      reply.hijack()
+      const res = reply.raw
+      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS })
+      res.write(`retry: ${SSE_RETRY_MS}\n\n`)
+      let subscription: Subscription | null = null
+      let done = false
+      const finish = () => {
+        if (done) return
+        done = true
+        subscription?.unsubscribe()
+        res.end()
+      }
+      res.on('close', finish)
+      const onEvents = (events: TaskEvent[]) => {
+        if (done) return
+        res.write(frames(events))
+        if (events.at(-1)!.event === 'end') finish()
+        else if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy()
+      }
+      const heartbeat = () => {
+        if (!done) res.write(HEARTBEAT)
+      }
+      try {
+        subscription = await hub.subscribe(tasks.eventsKey(taskId), lastEventId ?? '0-0', onEvents, heartbeat)
+        if (done) subscription.unsubscribe()
+      } catch (err) {
+        req.log.warn({ err: { message: (err as Error).message } }, 'event stream failed')
+        finish()
+      }
+    },
+  )
+}
+
+export default eventRoutes

@@ -1,0 +1,70 @@
+// A real browser: headless Chromium follows a task with EventSource and the
+// signed token of events_url, on a page of the service's own origin.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser } from 'playwright-core'
+import { startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`
+
+describe('browser EventSource', { skip }, () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  let browser: Browser
+  let base: string
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('browser', { API_KEYS: 'browser-test-key' })
+    svc = await startInProcess(env)
+    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    })
+  })
+  after(async () => {
+    await browser?.close()
+    await svc.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('sees every file event and end with the token alone', async () => {
+    const task_info = Array.from({ length: 8 }, (_, i) => ({ fn: `b${i}.jpg`, url: origin.url(`browser-${i}`, { size: 30_000, rate: 150_000 }) }))
+    const res = await fetch(`${base}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer browser-test-key' },
+      body: JSON.stringify({ task_id: 'inbrowser', task_info }),
+    })
+    assert.equal(res.status, 202)
+    const { events_url } = (await res.json()) as { events_url: string }
+
+    const page = await browser.newPage()
+    const home = await page.goto(`${base}/health/live`)
+    assert.equal(home?.status(), 200)
+    const seen = await page.evaluate(
+      (url) =>
+        new Promise<{ files: string[]; end: unknown }>((resolve, reject) => {
+          const files: string[] = []
+          const es = new EventSource(url)
+          es.addEventListener('file', (e) => files.push(JSON.parse((e as MessageEvent).data).fn))
+          es.addEventListener('end', (e) => {
+            es.close()
+            resolve({ files, end: JSON.parse((e as MessageEvent).data) })
+          })
+          setTimeout(() => reject(new Error(`no end; files so far: ${files.join(',')}`)), 15_000)
+        }),
+      events_url,
+    )
+    assert.deepEqual(seen.files.sort(), task_info.map((f) => f.fn).sort())
+    assert.deepEqual(seen.end, { state: 'completed', totals: { files: 8, done: 8, failed: 0, bytes_done: 240_000 } })
+
+    const without = await page.evaluate(async (url) => (await fetch(url.split('?')[0]!)).status, events_url)
+    assert.equal(without, 401, 'the stream needs the token or a key')
+  })
+})
