@@ -10,6 +10,7 @@ import taskRoutes from '../routes/tasks.js'
 import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
 import { createTokenSigner, tokenKey } from './events/token.js'
+import { createAddressPolicy } from './net/address-policy.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled } from './redis/connection.js'
@@ -40,7 +41,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
   const store = createTaskStore(redis, config)
   const tokens = createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS)
-  const tasks = createTaskService({ redis, store, queue, tokens, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  const policy = createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS })
+  const tasks = createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask: config.MAX_FILES_PER_TASK })
   const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
   app.addHook('onReady', () => settled(redis))
   app.addHook('onClose', async () => {

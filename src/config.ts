@@ -1,6 +1,7 @@
 import { isIP } from 'node:net'
 import { Type, type Static } from 'typebox'
 import { Value } from 'typebox/value'
+import { parseCidrs } from './net/address-policy.js'
 
 // One schema for every role. Names and defaults of the first block are the
 // external contract (SPEC section 5); the rest are operational knobs.
@@ -70,6 +71,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = parsed as Static<typeof ConfigSchema>
   const lists = Object.fromEntries(LIST_NAMES.map((n) => [n, splitList(config[n])])) as Record<ListName, string[]>
   const result: Config = { ...config, ...lists }
+  try {
+    parseCidrs(result.DOWNLOAD_ALLOWED_CIDRS)
+  } catch (err) {
+    throw new ConfigError(`DOWNLOAD_ALLOWED_CIDRS has an invalid range: ${(err as Error).message}`)
+  }
   if (result.API_KEYS.length === 0 && !isLoopbackHost(result.HOST)) {
     throw new ConfigError(`HOST ${result.HOST} is not a loopback address: set API_KEYS before listening on a network`)
   }

@@ -1,4 +1,5 @@
 import { errors as undiciErrors } from 'undici'
+import { BlockedAddressError } from '../net/guarded-connector.js'
 
 /**
  * Why one download attempt failed: a stable code (what GET /tasks/:id shows
@@ -28,6 +29,8 @@ const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
 /** Maps whatever an attempt threw onto a DownloadError. */
 export function classify(err: unknown): DownloadError {
   if (err instanceof DownloadError) return err
+  const blocked = err instanceof BlockedAddressError ? err : (err as { cause?: unknown })?.cause
+  if (blocked instanceof BlockedAddressError) return new DownloadError(blocked.code, false, blocked.message)
   const e = err as NodeJS.ErrnoException
   if (err instanceof undiciErrors.ConnectTimeoutError) return new DownloadError('connect_timeout', true, 'connect timed out')
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {

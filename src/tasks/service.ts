@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { TokenSigner } from '../events/token.js'
+import type { AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { jobIdOf, type TaskJob } from './queue.js'
@@ -14,6 +15,7 @@ export interface TaskServiceDeps {
   store: TaskStore
   queue: Queue<TaskJob>
   tokens: TokenSigner
+  policy: AddressPolicy
   maxFilesPerTask: number
 }
 
@@ -21,7 +23,7 @@ export type TaskService = ReturnType<typeof createTaskService>
 
 const MAX_DETAILS = 100
 
-export function createTaskService({ redis, store, queue, tokens, maxFilesPerTask }: TaskServiceDeps) {
+export function createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -63,7 +65,7 @@ export function createTaskService({ redis, store, queue, tokens, maxFilesPerTask
     /** 202 when the task is new and queued, 200 when the same task was already submitted. */
     async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
       this.checkFileCount(body.task_info.length)
-      const spec = toSpec(body)
+      const spec = toSpec(body, policy)
       const taskId = body.task_id ?? randomUUID()
       const fingerprint = fingerprintOf(spec)
       return withRedis(async () => {
@@ -107,12 +109,13 @@ export function createTaskService({ redis, store, queue, tokens, maxFilesPerTask
 }
 
 /** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest): FileSpec[] {
+function toSpec(body: TaskRequest, policy: AddressPolicy): FileSpec[] {
   const details: { path: string; message: string }[] = []
   body.task_info.forEach((f, i) => {
     const problem = fileNameProblem(f.fn)
     if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })
-    if (!isHttpUrl(f.url)) details.push({ path: `/task_info/${i}/url`, message: 'url must be an absolute http or https URL' })
+    const urlProblem = policy.urlProblem(f.url)
+    if (urlProblem) details.push({ path: `/task_info/${i}/url`, message: urlProblem })
   })
   if (details.length > 0) {
     throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details.slice(0, MAX_DETAILS))
@@ -124,15 +127,6 @@ function toSpec(body: TaskRequest): FileSpec[] {
     saved_as: names[i]!,
     ...(f.sha256 ? { sha256: f.sha256.toLowerCase() } : {}),
   }))
-}
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
-  } catch {
-    return false
-  }
 }
 
 function fingerprintOf(spec: FileSpec[]): string {

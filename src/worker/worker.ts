@@ -2,6 +2,7 @@
 import { Worker, type Job } from 'bullmq'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
+import { createAddressPolicy } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import { closeRedis, createRedis } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
@@ -22,6 +23,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
   const subscriber = createRedis(redisUrl, 'worker', log)
   const store = createTaskStore(redis, config)
   const { agent, dispatcher } = createDownloadAgent({
+    policy: createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS }),
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
   })

@@ -9,7 +9,8 @@
 //   reset=B&times=K   destroy the socket after B body bytes, the first K times
 //   stall=B&times=K   send B bytes then go silent, the first K times
 //   short=B&times=K   announce the full size, send B bytes and close, the first K times
-//   redirect=N    answer through N redirects (/r/<n>/...)
+//   /r/<n>/f/...  answer through n redirects
+//   /to?url=U     redirect to any URL
 //   norange=1     ignore Range headers
 //   etag=X        strong validator (default derived from name and size)
 // "The first K times" is counted per path and query, so every test gets its own
@@ -68,7 +69,7 @@ export interface Origin {
   close(): Promise<void>
 }
 
-export async function startOrigin(): Promise<Origin> {
+export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const served = new Map<string, number>()
   const requests: OriginRequest[] = []
   const server: Server = createServer((req, res) => {
@@ -81,6 +82,10 @@ export async function startOrigin(): Promise<Origin> {
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
 
+    if (url.pathname === '/to') {
+      res.writeHead(302, { location: q('url') ?? '/' }).end()
+      return
+    }
     const redirect = /^\/r\/(\d+)(\/.*)$/.exec(url.pathname)
     if (redirect) {
       const left = Number(redirect[1])
@@ -151,8 +156,8 @@ export async function startOrigin(): Promise<Origin> {
     res.end()
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
+  const base = `http://${host}:${(server.address() as AddressInfo).port}`
   return {
     base,
     url: (name, params = {}) => {
