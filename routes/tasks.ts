@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
 import { apiKeyHook } from '../src/http/auth.js'
 import { ErrorBody, TaskAccepted, TaskId, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
 import type { TaskService } from '../src/tasks/service.js'
@@ -6,7 +8,12 @@ import type { TaskService } from '../src/tasks/service.js'
 export interface TaskRoutesOptions {
   tasks: TaskService
   apiKeys: readonly string[]
+  submitsPerMinute: number
 }
+
+/** Submits are counted per API key (a digest of it, never the key) or, without keys, per client address. */
+const submitter = (req: FastifyRequest) =>
+  req.headers.authorization ? createHash('sha256').update(req.headers.authorization).digest('base64url') : req.ip
 
 const Params = Type.Object({ id: TaskId })
 const errors = {
@@ -15,7 +22,7 @@ const errors = {
   503: ErrorBody,
 }
 
-const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { tasks, apiKeys }) => {
+const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { tasks, apiKeys, submitsPerMinute }) => {
   app.addHook('onRequest', apiKeyHook(apiKeys))
 
   app.post(
@@ -26,7 +33,10 @@ const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { t
         summary: 'Submit a batch of files to download',
         description: 'Answered once the task is durably queued. A resubmit of the same task_id and files answers 200.',
         body: TaskRequest,
-        response: { 200: TaskAccepted, 202: TaskAccepted, 409: ErrorBody, 413: ErrorBody, ...errors },
+        response: { 200: TaskAccepted, 202: TaskAccepted, 409: ErrorBody, 413: ErrorBody, 429: ErrorBody, ...errors },
+      },
+      config: {
+        rateLimit: submitsPerMinute > 0 ? { max: submitsPerMinute, timeWindow: 60_000, keyGenerator: submitter } : false,
       },
       // Before schema validation, so that a huge list is refused without walking it.
       preValidation: async (req) => {

@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import cors from '@fastify/cors'
+import rateLimit from '@fastify/rate-limit'
 import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import openapiRoutes from '../routes/openapi.js'
@@ -11,9 +12,10 @@ import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
 import { createTokenSigner, tokenKey } from './events/token.js'
 import { createAddressPolicy } from './net/address-policy.js'
+import { RateLimitedError } from './errors.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
-import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled } from './redis/connection.js'
+import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { createTaskService } from './tasks/service.js'
 import { createTaskStore } from './tasks/store.js'
@@ -44,7 +46,10 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const policy = createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS })
   const tasks = createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask: config.MAX_FILES_PER_TASK })
   const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
-  app.addHook('onReady', () => settled(redis))
+  app.addHook('onReady', async () => {
+    await settled(redis)
+    await warnIfEvicting(redis, logger)
+  })
   app.addHook('onClose', async () => {
     await hub.close()
     await closeRedis(eventReader)
@@ -85,7 +90,15 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
   await app.register(healthRoutes, { redis })
-  await app.register(taskRoutes, { tasks, apiKeys: config.API_KEYS })
+  await app.register(rateLimit, {
+    global: false,
+    redis,
+    nameSpace: `${config.QUEUE_PREFIX}:ratelimit:`,
+    // A limiter that cannot reach Redis lets the request through to its 503.
+    skipOnError: true,
+    errorResponseBuilder: (_req, ctx) => new RateLimitedError(`at most ${ctx.max} submits per minute; retry in ${ctx.after}`),
+  })
+  await app.register(taskRoutes, { tasks, apiKeys: config.API_KEYS, submitsPerMinute: config.SUBMIT_RATE_LIMIT_PER_MINUTE })
   await app.register(eventRoutes, { tasks, hub, tokens, apiKeys: config.API_KEYS })
   return app
 }

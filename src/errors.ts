@@ -41,6 +41,12 @@ export class PayloadTooLargeError extends AppError {
   }
 }
 
+export class RateLimitedError extends AppError {
+  constructor(message: string) {
+    super(429, 'rate_limited', message)
+  }
+}
+
 /** Redis cannot be reached: nothing was written, the caller may retry. */
 export class UnavailableError extends AppError {
   readonly retryAfterSeconds = 5

@@ -171,3 +171,33 @@ describe('API keys', () => {
     assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'health needs no key')
   })
 })
+
+describe('submit rate limit', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  before(async () => {
+    env = await testEnv('ratelimit', { API_KEYS: 'key-a,key-b', SUBMIT_RATE_LIMIT_PER_MINUTE: '2' })
+    svc = await startInProcess(env, false)
+  })
+  after(async () => {
+    await svc.close()
+    await cleanEnv(env)
+  })
+
+  it('answers 429 past the limit, counting each key apart', async () => {
+    const post = (key: string) =>
+      svc.app.inject({
+        method: 'POST',
+        url: '/tasks',
+        headers: { authorization: `Bearer ${key}` },
+        payload: { task_info: [{ fn: 'a', url: 'http://example.com/a' }] },
+      })
+    assert.equal((await post('key-a')).statusCode, 202)
+    assert.equal((await post('key-a')).statusCode, 202)
+    const third = await post('key-a')
+    assert.equal(third.statusCode, 429)
+    assert.equal(third.json().error, 'rate_limited')
+    assert.ok(Number(third.headers['retry-after']) > 0)
+    assert.equal((await post('key-b')).statusCode, 202, 'another key has its own budget')
+  })
+})

@@ -1,52 +1,61 @@
-// One file: streamed to a temporary name, verified, renamed into place;
-// retried with backoff when the failure may pass.
-import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+// One file: streamed to a temporary file, verified, renamed into place;
+// retried with backoff when the failure may pass, resuming an interrupted
+// body with Range + If-Range rather than fetching it again.
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import { rename, rm } from 'node:fs/promises'
-import { pipeline } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import type { FileOutcome } from '../tasks/store.js'
 import { MAX_REDIRECTS } from './dispatcher.js'
+import { FileSink } from './file-sink.js'
 import { classify, DownloadError, httpError, parseRetryAfter } from './errors.js'
+import { clearPartial, loadPartial, savePartialMeta, validatorOf, type PartialMeta } from './partial.js'
 
-export interface RetryPolicy {
+export interface DownloadPolicy {
   maxAttempts: number
   baseDelayMs: number
   maxDelayMs: number
+  maxBytes: number
+  /** a body slower than minSpeedBytes per second over a whole window is cut (curl's -Y / -y) */
+  minSpeedBytes: number
+  minSpeedWindowMs: number
 }
 
 export interface DownloadRequest {
   url: string
   /** final path; the file appears there only complete and verified */
   dest: string
-  /** temporary path on the same volume */
+  /** temporary path on the same volume; kept between attempts (and workers) to resume */
   tmp: string
   sha256?: string
-  maxBytes: number
   signal: AbortSignal
-  /** bytes received by the current attempt, read by the progress reporter */
+  /** bytes of the file received so far, read by the progress reporter */
   progress: { bytes: number }
   /** called before each attempt, with its number */
   onAttempt: (attempt: number) => Promise<void>
 }
 
-const WRITE_BUFFER = 1024 * 1024
+const READ_BUFFER = 1024 * 1024
 
-export async function downloadFile(dispatcher: Dispatcher, policy: RetryPolicy, req: DownloadRequest): Promise<FileOutcome> {
+export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest): Promise<FileOutcome> {
   let last: DownloadError | null = null
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
       await req.onAttempt(attempt)
-      const { bytes, size, status } = await attemptOnce(dispatcher, req)
+      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req)
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {
-      req.progress.bytes = 0
-      await rm(req.tmp, { force: true })
-      if (req.signal.aborted) return ended('cancelled', null, attempt, last)
+      if (req.signal.aborted) {
+        // A cancel removes the partial file; an interruption (shutdown, lost
+        // lock) keeps it for whoever resumes the task.
+        return ended('cancelled', null, attempt, last)
+      }
       last = classify(err)
-      if (!last.retryable || attempt >= policy.maxAttempts) return ended('failed', last, attempt, last)
+      const final = !last.retryable || attempt >= policy.maxAttempts
+      if (final || !last.resumable) await clearPartial(req.tmp)
+      if (final) return ended('failed', last, attempt, last)
       try {
         await sleep(backoff(policy, attempt, last.retryAfterMs), undefined, { signal: req.signal })
       } catch {
@@ -68,55 +77,110 @@ function ended(state: 'failed' | 'cancelled', err: DownloadError | null, attempt
 }
 
 /** Exponential, capped, with jitter over the upper half; Retry-After wins when longer, up to the cap. */
-export function backoff(policy: RetryPolicy, attempt: number, retryAfterMs: number | null): number {
+export function backoff(policy: Pick<DownloadPolicy, 'baseDelayMs' | 'maxDelayMs'>, attempt: number, retryAfterMs: number | null): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   const jittered = ceiling / 2 + Math.random() * (ceiling / 2)
   return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0))
 }
 
-async function attemptOnce(dispatcher: Dispatcher, req: DownloadRequest) {
-  const res = await request(req.url, { dispatcher, signal: req.signal })
-  if (res.statusCode >= 300 && res.statusCode < 400 && res.headers.location) {
+async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest) {
+  const partial = await loadPartial(req.tmp)
+  const headers: Record<string, string> = {}
+  if (partial) {
+    headers.range = `bytes=${partial.offset}-`
+    // The server sends the rest only if the file is still the same version;
+    // otherwise the whole file, and we start over: never two versions spliced.
+    headers['if-range'] = partial.meta.validator
+  }
+  const res = await request(req.url, { dispatcher, signal: req.signal, headers })
+  const status = res.statusCode
+  if (status >= 300 && status < 400 && res.headers.location) {
     // The redirect interceptor hands back the redirect it would not follow.
     await res.body.dump()
-    throw new DownloadError('too_many_redirects', false, `more than ${MAX_REDIRECTS} redirects`, res.statusCode)
+    throw new DownloadError('too_many_redirects', false, `more than ${MAX_REDIRECTS} redirects`, status)
   }
-  if (res.statusCode < 200 || res.statusCode > 299) {
+  if (status < 200 || status > 299) {
     await res.body.dump()
-    throw httpError(res.statusCode, parseRetryAfter(res.headers['retry-after']))
+    throw httpError(status, parseRetryAfter(res.headers['retry-after']))
   }
-  const size = contentLength(res.headers['content-length'])
-  if (size !== null && size > req.maxBytes) {
+
+  let offset = 0
+  let size: number | null
+  if (status === 206 && partial) {
+    const range = contentRange(res.headers['content-range'])
+    if (!range || range.start !== partial.offset || range.total !== partial.meta.size) {
+      res.body.destroy()
+      throw new DownloadError('range_mismatch', true, 'the server resumed at another offset or size', status).notResumable()
+    }
+    offset = partial.offset
+    size = range.total
+  } else {
+    if (status === 206) {
+      res.body.destroy()
+      throw new DownloadError('range_mismatch', true, 'partial content to a request for the whole file', status).notResumable()
+    }
+    size = contentLength(res.headers['content-length'])
+    const validator = validatorOf(res.headers)
+    await savePartialMeta(req.tmp, validator && size !== null ? ({ validator, size } satisfies PartialMeta) : null)
+  }
+  if (size !== null && size > policy.maxBytes) {
     res.body.destroy()
-    throw new DownloadError('file_too_large', false, `Content-Length ${size} is over MAX_FILE_BYTES`, res.statusCode)
+    throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, status)
   }
+
   const hash = req.sha256 ? createHash('sha256') : null
-  let bytes = 0
-  await pipeline(
-    res.body,
-    async function* count(source: AsyncIterable<Buffer>) {
-      for await (const chunk of source) {
-        bytes += chunk.length
-        if (bytes > req.maxBytes) throw new DownloadError('file_too_large', false, 'body is over MAX_FILE_BYTES', res.statusCode)
-        req.progress.bytes = bytes
-        hash?.update(chunk)
-        yield chunk
+  if (hash && offset > 0) await hashFile(req.tmp, hash)
+  let bytes = offset
+  req.progress.bytes = bytes
+  let windowStart = Date.now()
+  let windowBytes = 0
+  const sink = await FileSink.open(req.tmp, offset > 0)
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      bytes += chunk.length
+      windowBytes += chunk.length
+      if (bytes > policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', status)
+      const now = Date.now()
+      if (now - windowStart >= policy.minSpeedWindowMs) {
+        if ((windowBytes * 1000) / (now - windowStart) < policy.minSpeedBytes) {
+          throw new DownloadError('too_slow', true, `under ${policy.minSpeedBytes} bytes/s for ${policy.minSpeedWindowMs} ms`, status)
+        }
+        windowStart = now
+        windowBytes = 0
       }
-    },
-    createWriteStream(req.tmp, { highWaterMark: WRITE_BUFFER }),
-    { signal: req.signal },
-  )
+      req.progress.bytes = bytes
+      hash?.update(chunk)
+      await sink.write(chunk)
+    }
+  } catch (err) {
+    res.body.destroy()
+    // What was received stays on disk for the next attempt to resume.
+    await sink.close().catch(() => {})
+    throw err
+  }
+  await sink.close()
   if (size !== null && bytes !== size) {
-    throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, res.statusCode)
+    throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, status).notResumable()
   }
   if (hash && hash.digest('hex') !== req.sha256) {
-    throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', res.statusCode)
+    throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
   }
   await rename(req.tmp, req.dest)
-  return { bytes, size, status: res.statusCode }
+  await rm(`${req.tmp}.json`, { force: true })
+  return { bytes, size, status }
+}
+
+async function hashFile(path: string, hash: Hash): Promise<void> {
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BUFFER })) hash.update(chunk as Buffer)
 }
 
 function contentLength(value: string | string[] | undefined): number | null {
   const v = Array.isArray(value) ? value[0] : value
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
+}
+
+function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
+  const v = Array.isArray(value) ? value[0] : value
+  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
+  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
 }

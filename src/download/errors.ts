@@ -6,6 +6,9 @@ import { BlockedAddressError } from '../net/guarded-connector.js'
  * as the file's `error`) and whether another attempt may succeed.
  */
 export class DownloadError extends Error {
+  /** whether the bytes received so far may be kept for the next attempt */
+  resumable = true
+
   constructor(
     readonly code: string,
     readonly retryable: boolean,
@@ -15,6 +18,12 @@ export class DownloadError extends Error {
   ) {
     super(message)
     this.name = 'DownloadError'
+  }
+
+  /** The bytes received so far are wrong: the next attempt starts from byte 0. */
+  notResumable(): this {
+    this.resumable = false
+    return this
   }
 }
 

@@ -64,3 +64,18 @@ export async function settled(redis: Redis): Promise<void> {
     redis.once('error', done)
   })
 }
+
+/**
+ * A queue whose keys can be evicted loses tasks: say so loudly at start.
+ * (Managed Redis may refuse CONFIG: then nothing can be told.)
+ */
+export async function warnIfEvicting(redis: Redis, log: Logger): Promise<void> {
+  try {
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string]
+    if (policy && policy !== 'noeviction') {
+      log.warn({ maxmemoryPolicy: policy }, `Redis maxmemory-policy is ${policy}: under memory pressure Redis will drop tasks and messages; set it to noeviction`)
+    }
+  } catch {
+    // CONFIG disabled or Redis away
+  }
+}

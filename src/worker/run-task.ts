@@ -1,11 +1,10 @@
 // One task on one worker: every file not yet finished is downloaded, with at
 // most MAX_CONNECTIONS_PER_TASK at once and MAX_CONCURRENT_DOWNLOADS in the
 // whole process; files finished by an earlier (dead) worker are skipped.
-import { randomBytes } from 'node:crypto'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
-import { downloadFile, type RetryPolicy } from '../download/download-file.js'
+import { downloadFile, type DownloadPolicy } from '../download/download-file.js'
 import { redactUrl, type Logger } from '../logger.js'
 import type { TaskStore } from '../tasks/store.js'
 import { TaskProgress } from './progress.js'
@@ -18,11 +17,18 @@ export interface TaskRunnerDeps {
   store: TaskStore
   dispatcher: Dispatcher
   downloads: Semaphore
-  retry: RetryPolicy
+  policy: DownloadPolicy
   downloadDir: string
   maxConnectionsPerTask: number
-  maxFileBytes: number
   log: Logger
+}
+
+/** The task stopped before its end (shutdown, lost lock): another run resumes it. */
+export class TaskInterruptedError extends Error {
+  constructor(readonly reason: string) {
+    super(`task interrupted (${reason}), it will be resumed`)
+    this.name = 'TaskInterruptedError'
+  }
 }
 
 /** DOWNLOAD_DIR/<task_id>: task ids are [A-Za-z0-9_-], so this never leaves DOWNLOAD_DIR. */
@@ -65,12 +71,11 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
         return // aborted while waiting for a slot
       }
       try {
-        const outcome = await downloadFile(deps.dispatcher, deps.retry, {
+        const outcome = await downloadFile(deps.dispatcher, deps.policy, {
           url: file.url,
           dest: join(dir, file.saved_as),
-          tmp: join(tmpDir, `${index}.${randomBytes(4).toString('hex')}`),
+          tmp: join(tmpDir, String(index)),
           sha256: file.sha256,
-          maxBytes: deps.maxFileBytes,
           signal,
           progress: progress.track(index),
           onAttempt: async (attempt) => {
@@ -94,8 +99,8 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
 
   if (signal.aborted) {
     if (signal.reason === CANCELLED) return endCancelled(deps, taskId, log)
-    await rm(tmpDir, { recursive: true, force: true })
-    throw new Error(`task interrupted (${String(signal.reason)}), it will be resumed`)
+    // Partial files stay: whoever resumes the task continues them.
+    throw new TaskInterruptedError(String(signal.reason))
   }
   await rm(tmpDir, { recursive: true, force: true })
   const state = await store.finish(taskId, 'normal')

@@ -1,17 +1,18 @@
 // The worker role: takes tasks from the BullMQ queue and runs them.
-import { Worker, type Job } from 'bullmq'
+import { WaitingError, Worker, type Job } from 'bullmq'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
 import { createAddressPolicy } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
-import { closeRedis, createRedis } from '../redis/connection.js'
+import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
 import { bullPrefix, JOB_ATTEMPTS, jobIdOf, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { createTaskStore } from '../tasks/store.js'
-import { CANCELLED, runTask } from './run-task.js'
+import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Semaphore } from './semaphore.js'
 
 const CANCEL_POLL_MS = 1000
+const SHUTDOWN = 'shutdown'
 
 export interface TaskWorker {
   close(): Promise<void>
@@ -31,22 +32,32 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     store,
     dispatcher,
     downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
-    retry: {
+    policy: {
       maxAttempts: config.RETRY_MAX_ATTEMPTS,
       baseDelayMs: config.RETRY_BASE_DELAY_MS,
       maxDelayMs: config.RETRY_MAX_DELAY_MS,
+      maxBytes: config.MAX_FILE_BYTES,
+      minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
+      minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
     },
     downloadDir: config.DOWNLOAD_DIR,
     maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,
-    maxFileBytes: config.MAX_FILE_BYTES,
     log,
   }
 
   const running = new Set<string>() // task ids this worker is running now
-  const processor = async (job: Job<TaskJob>, _token?: string, signal?: AbortSignal) => {
+  const processor = async (job: Job<TaskJob>, token?: string, signal?: AbortSignal) => {
     running.add(job.data.taskId)
     try {
       await runTask(deps, job.data.taskId, signal!)
+    } catch (err) {
+      if (err instanceof TaskInterruptedError && err.reason === SHUTDOWN) {
+        // Hand the task back at once, not after its lock expires, and without
+        // counting an attempt: another worker resumes it where it stopped.
+        await job.moveToWait(token)
+        throw new WaitingError()
+      }
+      throw err
     } finally {
       running.delete(job.data.taskId)
     }
@@ -92,6 +103,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     }
   }, CANCEL_POLL_MS)
 
+  void warnIfEvicting(redis, log)
   const runLoop = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
   log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
 
@@ -99,7 +111,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     async close() {
       // Let running tasks finish for the grace period, then interrupt them:
       // their jobs stay in Redis and another worker resumes them.
-      const interrupt = setTimeout(() => worker.cancelAllJobs('shutdown'), config.SHUTDOWN_GRACE_MS)
+      const interrupt = setTimeout(() => worker.cancelAllJobs(SHUTDOWN), config.SHUTDOWN_GRACE_MS)
       try {
         await worker.close()
         await runLoop

@@ -13,6 +13,7 @@
 //   /to?url=U     redirect to any URL
 //   norange=1     ignore Range headers
 //   etag=X        strong validator (default derived from name and size)
+//   versions=1    every request serves a new version: other bytes, other ETag
 // "The first K times" is counted per path and query, so every test gets its own
 // counters by using distinct names.
 import { createHash } from 'node:crypto'
@@ -116,7 +117,8 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     }
 
     const size = num('size', 1024)
-    const etag = `"${q('etag') ?? sha256Hex(Buffer.from(`${name}:${size}`)).slice(0, 16)}"`
+    const version = q('versions') ? `${name}#v${count}` : name
+    const etag = `"${q('etag') ?? sha256Hex(Buffer.from(`${version}:${size}`)).slice(0, 16)}"`
     let start = 0
     let status = 200
     const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' }
@@ -130,7 +132,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     headers['content-length'] = size - start
     res.writeHead(status, headers)
 
-    const body = fileBytes(name, size, start, size)
+    const body = fileBytes(version, size, start, size)
     const cutAt = (k: string) => (q(k) !== null && firstTimes ? Math.max(0, num(k, 0) - start) : null)
     const reset = cutAt('reset')
     const stall = cutAt('stall')
@@ -145,6 +147,8 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       if (res.destroyed) return
     }
     if (reset !== null && reset < body.length) {
+      // Let the client read what was sent: a reset discards unread bytes.
+      await sleep(100)
       res.socket?.resetAndDestroy()
       return
     }

@@ -80,8 +80,8 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
  * Reads a reply list the way the PHP backend does (BRPOP, oldest first) until
  * `end`, on a connection of its own. Throws when `end` does not come in time.
  */
-export async function readReplies(key: string, timeoutMs = 20_000): Promise<string[]> {
-  const redis = new Redis(REDIS_URL)
+export async function readReplies(key: string, timeoutMs = 20_000, redisUrl = REDIS_URL): Promise<string[]> {
+  const redis = new Redis(redisUrl)
   const messages: string[] = []
   const deadline = Date.now() + timeoutMs
   try {
