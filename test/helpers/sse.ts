@@ -23,13 +23,17 @@ export function follow(url: string, opts: { headers?: Record<string, string>; st
       es.close()
       reject(new Error(`stream did not end in time; got ${received.length} events`))
     }, opts.timeoutMs ?? 20_000)
+    let stopped = false
     const stop = () => {
+      stopped = true
       clearTimeout(timer)
       es.close()
       resolve(received)
     }
     for (const type of EVENT_TYPES) {
       es.addEventListener(type, (e) => {
+        // Events parsed from the same chunk still arrive after close().
+        if (stopped) return
         received.push({ id: e.lastEventId, type, data: JSON.parse(e.data) })
         if (type === 'end' || received.length === opts.stopAfter) stop()
       })
