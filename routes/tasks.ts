@@ -68,15 +68,21 @@ const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { t
     {
       schema: {
         tags: ['tasks'],
-        summary: 'Cancel a task',
+        summary: 'Cancel a task, or purge a finished one',
         description:
           'A queued task ends at once (200). A running one stops its transfers within a second, removes partial ' +
-          'files and keeps finished ones (202 until its worker has ended it). A finished task is left as it is (200).',
+          'files and keeps finished ones (202 until its worker has ended it). A finished task is left as it is (200). ' +
+          'With purge=1, a finished task\'s files and state are removed at once (204; 409 while it runs).',
         params: Params,
-        response: { 200: TaskStatus, 202: TaskStatus, 404: ErrorBody, ...errors },
+        querystring: Type.Object({ purge: Type.Optional(Type.Enum(['1', 'true'], { description: 'remove a finished task' })) }),
+        response: { 200: TaskStatus, 202: TaskStatus, 204: { type: 'null', description: 'purged' }, 404: ErrorBody, 409: ErrorBody, ...errors },
       },
     },
     async (req, reply) => {
+      if (req.query.purge) {
+        await tasks.purge(req.params.id)
+        return reply.code(204).send(null)
+      }
       const status = await tasks.cancel(req.params.id)
       return reply.code(status.state === 'running' ? 202 : 200).send(status)
     },

@@ -4,6 +4,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import cors from '@fastify/cors'
 import rateLimit from '@fastify/rate-limit'
+import archiveRoutes from '../routes/archive.js'
 import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
 import openapiRoutes from '../routes/openapi.js'
@@ -44,7 +45,15 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const store = createTaskStore(redis, config)
   const tokens = createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS)
   const policy = createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS })
-  const tasks = createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask: config.MAX_FILES_PER_TASK })
+  const tasks = createTaskService({
+    redis,
+    store,
+    queue,
+    tokens,
+    policy,
+    maxFilesPerTask: config.MAX_FILES_PER_TASK,
+    downloadDir: config.DOWNLOAD_DIR,
+  })
   const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
   app.addHook('onReady', async () => {
     await settled(redis)
@@ -100,5 +109,6 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   })
   await app.register(taskRoutes, { tasks, apiKeys: config.API_KEYS, submitsPerMinute: config.SUBMIT_RATE_LIMIT_PER_MINUTE })
   await app.register(eventRoutes, { tasks, hub, tokens, apiKeys: config.API_KEYS })
+  await app.register(archiveRoutes, { tasks, tokens, apiKeys: config.API_KEYS })
   return app
 }

@@ -33,6 +33,7 @@ export const ConfigSchema = Type.Object({
   DOWNLOAD_ALLOWED_HOSTS: List('comma-separated host patterns such as *.aliyuncs.com; empty: any public host'),
   DOWNLOAD_ALLOWED_CIDRS: List('comma-separated ranges exempt from the private-address guard'),
   LEGACY_TASK_QUEUE: Type.String({ default: '', description: 'Redis list of the seed protocol to take tasks from; empty: off' }),
+  LEGACY_INTAKE_TEST_DELAY_MS: Int(0, 0, 'fault tests only: pause between taking a legacy message and handling it'),
   LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1 }),
   REPLY_TTL_SECONDS: Int(86_400, 1, 'the reply list expires this long after its last message'),
   TASK_RETENTION_SECONDS: Int(86_400, 0, 'task state is kept this long after the end; 0: forever'),

@@ -1,6 +1,7 @@
 // Starts the parts of the program the ROLE asks for, and stops them in reverse.
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
+import { startLegacyIntake } from './legacy/intake.js'
 import type { Logger } from './logger.js'
 import { DEFAULT_REDIS_URL } from './redis/connection.js'
 import { startWorker } from './worker/worker.js'
@@ -27,6 +28,10 @@ export async function startService(config: Config, log: Logger): Promise<Running
     if (config.ROLE !== 'api') {
       const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
       closers.push(() => worker.close())
+      if (config.LEGACY_TASK_QUEUE) {
+        const intake = await startLegacyIntake(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
+        closers.push(() => intake.close())
+      }
     }
     if (config.ROLE !== 'worker') {
       const app = await buildApp(config, { logger: log })

@@ -28,3 +28,6 @@ export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.
 
 /** The channel workers listen on for cancel requests. */
 export const cancelChannel = (config: KeyConfig) => `${config.QUEUE_PREFIX}:cancel`
+
+/** Sorted set of finished tasks by end time (ms): what the retention sweeper works from. */
+export const finishedIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:finished`

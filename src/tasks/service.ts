@@ -6,6 +6,8 @@ import type { TokenSigner } from '../events/token.js'
 import type { AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
+import { buildArchive, type Archive } from './archive.js'
+import { removeTaskFiles, taskDir } from './paths.js'
 import { jobIdOf, type TaskJob } from './queue.js'
 import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
 import type { FileSpec, TaskStore } from './store.js'
@@ -17,13 +19,14 @@ export interface TaskServiceDeps {
   tokens: TokenSigner
   policy: AddressPolicy
   maxFilesPerTask: number
+  downloadDir: string
 }
 
 export type TaskService = ReturnType<typeof createTaskService>
 
 const MAX_DETAILS = 100
 
-export function createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask }: TaskServiceDeps) {
+export function createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -91,6 +94,28 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
       const status = await withRedis(() => store.status(taskId))
       if (!status) throw new NotFoundError(`no task ${taskId}`)
       return status
+    },
+
+    /** Removes a finished task's files and state at once. */
+    async purge(taskId: string): Promise<void> {
+      await withRedis(async () => {
+        const { exists, ended } = await store.lifecycle(taskId)
+        if (!exists) throw new NotFoundError(`no task ${taskId}`)
+        if (!ended) throw new ConflictError('task_not_finished', 'only a finished task can be purged: cancel it first')
+        await store.claimFinished(taskId)
+        await removeTaskFiles(downloadDir, taskId)
+        await store.remove(taskId)
+      })
+    },
+
+    /** The zip of the finished files; while the task runs only with `partial`. */
+    async archive(taskId: string, partial: boolean): Promise<Archive> {
+      const status = await this.get(taskId)
+      if ((status.state === 'queued' || status.state === 'running') && !partial) {
+        throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
+      }
+      const done = status.files.filter((f) => f.state === 'done')
+      return buildArchive(taskDir(downloadDir, taskId), done)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */

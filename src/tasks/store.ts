@@ -1,7 +1,7 @@
 // The task's state in Redis, the source of truth every process reads.
 import type { Redis } from 'ioredis'
 import { redactUrl } from '../logger.js'
-import { cancelChannel, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
+import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileState, FileStatus, TaskState, TaskStatus, Totals } from './schemas.js'
 import * as scripts from './scripts.js'
 
@@ -47,6 +47,10 @@ export type TaskStore = ReturnType<typeof createTaskStore>
 export function createTaskStore(redis: Redis, config: StoreConfig) {
   const keys = (id: string) => taskKeys(config, id)
   const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args)
+  // Outside the task's slot, so not in its Lua step; a task whose worker died
+  // right between is indexed when the task is next looked at by a worker.
+  const indexFinished = (id: string) => redis.zadd(finishedIndex(config), Date.now(), id)
+  const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
     const res = await redis.multi().hgetall(k.meta).hgetall(k.files).exec()
@@ -71,7 +75,9 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     },
 
     async begin(id: string): Promise<BeginResult> {
-      return (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
+      const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
+      if (isFinal(result)) await redis.zadd(finishedIndex(config), 'NX', Date.now(), id)
+      return result
     },
 
     /** What a worker needs to run the task: the files, and each one's state. */
@@ -110,11 +116,31 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
       const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS]
-      return (await run(scripts.finishTask, id, args)) as TaskState | null
+      const state = (await run(scripts.finishTask, id, args)) as TaskState | null
+      if (state) await indexFinished(id)
+      return state
     },
 
     async cancel(id: string): Promise<CancelResult> {
-      return (await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS])) as CancelResult
+      const result = (await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS])) as CancelResult
+      if (result === 'cancelled') await indexFinished(id)
+      return result
+    },
+
+    /** Finished tasks that ended before `cutoffMs`, oldest first. */
+    async finishedBefore(cutoffMs: number, limit: number): Promise<string[]> {
+      return redis.zrangebyscore(finishedIndex(config), '-inf', cutoffMs, 'LIMIT', 0, limit)
+    },
+
+    /** Takes a finished task off the index; true for exactly one caller, whoever asks. */
+    async claimFinished(id: string): Promise<boolean> {
+      return (await redis.zrem(finishedIndex(config), id)) === 1
+    },
+
+    /** Deletes the task's state and events; the reply list is left to expire, a reader may be on it. */
+    async remove(id: string): Promise<void> {
+      const k = keys(id)
+      await redis.del(k.meta, k.files, k.events)
     },
 
     /** Tells every worker; the one running the task aborts it. */

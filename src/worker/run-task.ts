@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
 import { downloadFile, type DownloadPolicy } from '../download/download-file.js'
 import { redactUrl, type Logger } from '../logger.js'
+import { partialDir, taskDir } from '../tasks/paths.js'
 import type { TaskStore } from '../tasks/store.js'
 import { TaskProgress } from './progress.js'
 import { forEachLimited, type Semaphore } from './semaphore.js'
@@ -30,15 +31,6 @@ export class TaskInterruptedError extends Error {
     this.name = 'TaskInterruptedError'
   }
 }
-
-/** DOWNLOAD_DIR/<task_id>: task ids are [A-Za-z0-9_-], so this never leaves DOWNLOAD_DIR. */
-export const taskDir = (downloadDir: string, taskId: string) => join(downloadDir, taskId)
-
-/**
- * Temporary files live beside the task folders, not in them, so the folder
- * only ever holds finished files; no task id contains a dot.
- */
-export const partialDir = (downloadDir: string, taskId: string) => join(downloadDir, '.partial', taskId)
 
 export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: AbortSignal): Promise<void> {
   const { store } = deps

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js'
 import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
 import { bullPrefix, JOB_ATTEMPTS, jobIdOf, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
+import { startRetentionSweeper } from '../tasks/retention.js'
 import { createTaskStore } from '../tasks/store.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Semaphore } from './semaphore.js'
@@ -103,6 +104,10 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     }
   }, CANCEL_POLL_MS)
 
+  const sweeper =
+    config.TASK_RETENTION_SECONDS > 0
+      ? startRetentionSweeper({ store, downloadDir: config.DOWNLOAD_DIR, retentionSeconds: config.TASK_RETENTION_SECONDS, log })
+      : null
   void warnIfEvicting(redis, log)
   const runLoop = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
   log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
@@ -119,6 +124,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
         clearTimeout(interrupt)
         clearInterval(cancelPoll)
       }
+      await sweeper?.close()
       await closeRedis(subscriber)
       await agent.close()
       await closeRedis(redis)

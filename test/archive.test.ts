@@ -1,0 +1,209 @@
+// GET /tasks/:id/archive, retention and purge.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { promisify } from 'node:util'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { loadConfig } from '../src/config.js'
+import { createTaskStore } from '../src/tasks/store.js'
+import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
+
+const run = promisify(execFile)
+
+describe('archive', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  let base: string
+  let work: string
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('archive', { API_KEYS: 'zip-key' })
+    svc = await startInProcess(env)
+    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    work = await mkdtemp(join(tmpdir(), 'batchdl-zip-'))
+  })
+  after(async () => {
+    await svc.close()
+    await origin.close()
+    await rm(work, { recursive: true, force: true })
+    await cleanEnv(env)
+  })
+
+  const auth = { authorization: 'Bearer zip-key' }
+  const submit = async (task_id: string, task_info: { fn: string; url: string }[]) => {
+    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ task_id, task_info }) })
+    return (await res.json()) as { archive_url: string }
+  }
+
+  it('streams the finished files as a stored zip named by saved_as, with the signed token alone', async () => {
+    const task_info = [
+      { fn: 'a', url: origin.url('zip-a.jpg', { size: 100_000 }) },
+      { fn: 'b.png', url: origin.url('zip-b', { size: 5 }) },
+      { fn: 'gone', url: origin.url('zip-gone', { status: 404 }) },
+    ]
+    const { archive_url } = await submit('zipped', task_info)
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_zipped`)
+    const res = await fetch(base + archive_url)
+    assert.equal(res.status, 200)
+    assert.equal(res.headers.get('content-type'), 'application/zip')
+    assert.equal(res.headers.get('content-disposition'), 'attachment; filename="zipped.zip"')
+    const body = Buffer.from(await res.arrayBuffer())
+    assert.equal(Number(res.headers.get('content-length')), body.length)
+    const path = join(work, 'zipped.zip')
+    await pipeline(Readable.from([body]), createWriteStream(path))
+    const { stdout } = await run('unzip', ['-v', path])
+    assert.match(stdout, /Stored/)
+    assert.doesNotMatch(stdout, /Defl/)
+    assert.match((await run('unzip', ['-t', path])).stdout, /No errors detected/)
+    assert.deepEqual((await run('unzip', ['-p', path, 'a.jpg'], { encoding: 'buffer', maxBuffer: 1e7 })).stdout, fileBytes('zip-a.jpg', 100_000))
+    assert.deepEqual((await run('zipinfo', ['-1', path])).stdout.trim().split('\n').sort(), ['a.jpg', 'b.png'])
+
+    assert.equal((await fetch(`${base}/tasks/zipped/archive`)).status, 401)
+  })
+
+  it('answers 409 while the task runs, unless partial=1', async () => {
+    const { archive_url } = await submit('zipping', [
+      { fn: 'quick', url: origin.url('zq.bin', { size: 10 }) },
+      { fn: 'slow', url: origin.url('zs.bin', { size: 300_000, rate: 150_000 }) },
+    ])
+    await waitFor(async () => {
+      const s = (await (await fetch(`${base}/tasks/zipping`, { headers: auth })).json()) as { totals: { done: number } }
+      return s.totals.done >= 1 ? true : undefined
+    }, 5000, 'the quick file')
+    const busy = await fetch(base + archive_url)
+    assert.equal(busy.status, 409)
+    assert.equal(((await busy.json()) as { error: string }).error, 'task_not_finished')
+    const partial = await fetch(`${base + archive_url}&partial=1`)
+    assert.equal(partial.status, 200)
+    const path = join(work, 'partial.zip')
+    await pipeline(Readable.from([Buffer.from(await partial.arrayBuffer())]), createWriteStream(path))
+    assert.deepEqual((await run('zipinfo', ['-1', path])).stdout.trim().split('\n'), ['quick.bin'])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_zipping`)
+  })
+
+  it('purges a finished task at once with DELETE ?purge=1, and refuses while it runs', async () => {
+    await submit('purgeme', [{ fn: 'p', url: origin.url('purge.bin', { size: 100 }) }])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_purgeme`)
+    assert.deepEqual(await readdir(join(env.DOWNLOAD_DIR!, 'purgeme')), ['p.bin'])
+    const res = await fetch(`${base}/tasks/purgeme?purge=1`, { method: 'DELETE', headers: auth })
+    assert.equal(res.status, 204)
+    await assert.rejects(stat(join(env.DOWNLOAD_DIR!, 'purgeme')), { code: 'ENOENT' })
+    assert.equal((await fetch(`${base}/tasks/purgeme`, { headers: auth })).status, 404)
+
+    await submit('busy', [{ fn: 's', url: origin.url('busy.bin', { size: 200_000, rate: 200_000 }) }])
+    const refused = await fetch(`${base}/tasks/busy?purge=1`, { method: 'DELETE', headers: auth })
+    assert.equal(refused.status, 409)
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_busy`)
+  })
+})
+
+describe('retention', () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('retention', { TASK_RETENTION_SECONDS: '1' })
+    svc = await startInProcess(env)
+  })
+  after(async () => {
+    await svc.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('removes finished tasks after the retention time and never a running one', async () => {
+    const post = (task_id: string, url: string) => svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id, task_info: [{ fn: 'f.bin', url }] } })
+    await post('short', origin.url('ret-short', { size: 100 }))
+    await post('long', origin.url('ret-long', { size: 400_000, rate: 100_000 }))
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_short`)
+    assert.deepEqual(await readdir(join(env.DOWNLOAD_DIR!, 'short')), ['f.bin'])
+    await waitFor(
+      async () => (await stat(join(env.DOWNLOAD_DIR!, 'short')).then(() => undefined, () => true)),
+      8000,
+      'the task folder removed',
+    )
+    assert.equal((await svc.app.inject({ method: 'GET', url: '/tasks/short' })).statusCode, 404)
+    // The long task has been running for longer than the retention time.
+    const long = (await svc.app.inject({ method: 'GET', url: '/tasks/long' })).json()
+    assert.equal(long.state, 'running')
+    assert.ok(long.files[0].bytes > 0)
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_long`)
+  })
+})
+
+describe('archive over 4 GiB (zip64)', () => {
+  let env: Record<string, string>
+  let service: ChildService
+  let work: string
+
+  before(async () => {
+    env = await testEnv('zip64', { PORT: '0' })
+    service = await spawnService({ ...env, ROLE: 'api' })
+    work = await mkdtemp(join(tmpdir(), 'batchdl-zip64-'))
+  })
+  after(async () => {
+    await service.stop()
+    await rm(work, { recursive: true, force: true })
+    await cleanEnv(env)
+  })
+
+  it('is a valid zip64 archive, streamed with flat memory', { timeout: 240_000 }, async () => {
+    // A finished task of two sparse 2.2 GiB files, recorded through the store as a worker would.
+    const size = Math.floor(2.2 * 1024 ** 3)
+    const taskId = 'huge'
+    const dir = join(env.DOWNLOAD_DIR!, taskId)
+    await mkdir(dir, { recursive: true })
+    const spec = ['one.bin', 'two.bin'].map((fn) => ({ fn, url: `https://example.com/${fn}`, saved_as: fn }))
+    for (const f of spec) {
+      const fh = await open(join(dir, f.saved_as), 'w')
+      await fh.truncate(size)
+      await fh.close()
+    }
+    const redis = new Redis(REDIS_URL)
+    const store = createTaskStore(redis, loadConfig(env))
+    await store.create(taskId, spec, 'fixture')
+    await store.begin(taskId)
+    for (const [i, f] of spec.entries()) {
+      await store.finishFile(taskId, i, f, { state: 'done', bytes: size, size, httpStatus: 200, error: null, attempts: 1 })
+    }
+    await store.finish(taskId, 'normal')
+    redis.disconnect()
+
+    const rssMiB = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${service.child.pid}/status`, 'utf8'))![1]) / 1024
+    const before = await rssMiB()
+    let peak = before
+    const sampler = setInterval(() => void rssMiB().then((m) => (peak = Math.max(peak, m))), 100)
+    const res = await fetch(`${service.address}/tasks/${taskId}/archive`)
+    assert.equal(res.status, 200)
+    const zip = join(work, 'huge.zip')
+    await pipeline(Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream), createWriteStream(zip))
+    clearInterval(sampler)
+    const bytes = (await stat(zip)).size
+    assert.ok(bytes > 4 * 1024 ** 3, `${bytes} bytes`)
+    assert.equal(Number(res.headers.get('content-length')), bytes)
+    assert.ok(peak - before < 64, `API RSS grew by ${(peak - before).toFixed(0)} MiB while streaming ${(bytes / 1024 ** 3).toFixed(1)} GiB`)
+
+    // zip64 structures, and every byte checked against its CRC.
+    const check = await run('python3', ['-c', `
+import zipfile, sys
+z = zipfile.ZipFile(sys.argv[1])
+print(len(z.infolist()), [i.file_size for i in z.infolist()], z.testzip())
+data = open(sys.argv[1], 'rb')
+data.seek(-98, 2)
+print(b'PK\\x06\\x06' in data.read())
+`, zip], { maxBuffer: 1e6 })
+    const [entries, eocd64] = check.stdout.trim().split('\n')
+    assert.equal(entries, `2 [${size}, ${size}] None`)
+    assert.equal(eocd64, 'True', 'a zip64 end of central directory record')
+  })
+})
