@@ -3,7 +3,7 @@
 // body with Range + If-Range rather than fetching it again.
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import { rename, rm } from 'node:fs/promises'
+import { rename } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import type { FileOutcome } from '../tasks/store.js'
@@ -34,7 +34,15 @@ export interface DownloadRequest {
   progress: { bytes: number }
   /** called before each attempt, with its number */
   onAttempt: (attempt: number) => Promise<void>
+  /** an earlier run of the task started this file: a partial file may wait on disk */
+  mayHavePartial: boolean
 }
+
+/**
+ * Smaller files are not worth resuming: refetching them costs less than the
+ * bookkeeping, which is most of the work for a file of a few KiB.
+ */
+const RESUME_MIN_BYTES = 1024 * 1024
 
 const READ_BUFFER = 1024 * 1024
 
@@ -44,7 +52,7 @@ export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolic
     try {
       if (req.signal.aborted) throw req.signal.reason
       await req.onAttempt(attempt)
-      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req)
+      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req, req.mayHavePartial || attempt > 1)
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {
       if (req.signal.aborted) {
@@ -83,8 +91,8 @@ export function backoff(policy: Pick<DownloadPolicy, 'baseDelayMs' | 'maxDelayMs
   return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0))
 }
 
-async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest) {
-  const partial = await loadPartial(req.tmp)
+async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest, mayResume: boolean) {
+  const partial = mayResume ? await loadPartial(req.tmp) : null
   const headers: Record<string, string> = {}
   if (partial) {
     headers.range = `bytes=${partial.offset}-`
@@ -121,7 +129,8 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
     }
     size = contentLength(res.headers['content-length'])
     const validator = validatorOf(res.headers)
-    await savePartialMeta(req.tmp, validator && size !== null ? ({ validator, size } satisfies PartialMeta) : null)
+    if (validator && size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, { validator, size } satisfies PartialMeta)
+    else if (partial) await savePartialMeta(req.tmp, null)
   }
   if (size !== null && size > policy.maxBytes) {
     res.body.destroy()
@@ -166,7 +175,7 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
     throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
   }
   await rename(req.tmp, req.dest)
-  await rm(`${req.tmp}.json`, { force: true })
+  if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
   return { bytes, size, status }
 }
 

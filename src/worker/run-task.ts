@@ -70,6 +70,7 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
           sha256: file.sha256,
           signal,
           progress: progress.track(index),
+          mayHavePartial: task.states[index] === 'downloading',
           onAttempt: async (attempt) => {
             await store.startFile(taskId, index, attempt)
           },

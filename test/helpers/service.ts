@@ -120,8 +120,8 @@ export interface ChildService {
  * started". From the sources through tsx, or, with `built`, as production runs
  * it: dist/src/main.js (run `npm run build` first).
  */
-export async function spawnService(env: Record<string, string>, opts: { built?: boolean } = {}): Promise<ChildService> {
-  const args = opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts']
+export async function spawnService(env: Record<string, string>, opts: { built?: boolean; nodeArgs?: string[] } = {}): Promise<ChildService> {
+  const args = [...(opts.nodeArgs ?? []), ...(opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'])]
   const child = spawn(process.execPath, args, {
     // The start is read from the log: at least info, whatever the test environment says.
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },

@@ -1,0 +1,60 @@
+// The tools batchdl is measured against, and how each run is measured.
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+
+export interface Measured {
+  wallS: number
+  cpuS: number
+  peakRssMiB: number
+}
+
+export interface Job {
+  urls: string[]
+  names: string[]
+}
+
+/** Runs a command under GNU time: wall clock, CPU seconds, peak RSS of the process. */
+async function timed(cmd: string, args: string[], cwd: string): Promise<Measured> {
+  const report = join(cwd, '.time')
+  const child = spawn('/usr/bin/time', ['-o', report, '-f', '%e %U %S %M', cmd, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number]
+  if (code !== 0) throw new Error(`${cmd} failed (${code}): ${stderr.slice(-500)}`)
+  const [wall, user, sys, rssKb] = (await readFile(report, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number)
+  return { wallS: wall!, cpuS: user! + sys!, peakRssMiB: rssKb! / 1024 }
+}
+
+export async function runCurl(job: Job, dir: string, parallel: number): Promise<Measured> {
+  const config = job.urls.map((u, i) => `url = "${u}"\noutput = "${job.names[i]}"`).join('\n')
+  await writeFile(join(dir, 'curl.cfg'), config)
+  return timed('curl', ['--parallel', '--parallel-max', String(parallel), '--fail', '--silent', '--show-error', '--config', 'curl.cfg'], dir)
+}
+
+export async function runAria2(job: Job, dir: string, parallel: number): Promise<Measured> {
+  const list = job.urls.map((u, i) => `${u}\n  out=${job.names[i]}`).join('\n')
+  await writeFile(join(dir, 'aria2.txt'), list)
+  return timed(
+    'aria2c',
+    ['-j', String(parallel), '-x', '1', '-i', 'aria2.txt', '-d', dir, '--quiet', '--file-allocation=none', '--allow-overwrite=true', '--auto-file-renaming=false', '--console-log-level=error'],
+    dir,
+  )
+}
+
+/** CPU seconds a running process has used so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Resets a process's peak RSS (VmHWM) so that the next reading covers one run only. */
+export async function resetPeakRss(pid: number): Promise<void> {
+  await writeFile(`/proc/${pid}/clear_refs`, '5')
+}
+
+export async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}

@@ -1,0 +1,238 @@
+// `npm run bench`: the same downloads through batchdl (POST /tasks until "end"
+// is on the reply list, every file checked by sha256), curl --parallel and
+// aria2c, alternating, several rounds, one table. Then the API under load.
+//
+//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,api --profile DIR]
+//
+// Needs aria2c, nginx, wrk and GNU time: apt-get install -y aria2 nginx-light wrk time
+import { execFileSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { startNginx, type Nginx } from './nginx.js'
+import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, type Job, type Measured } from './peers.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../test/helpers/origin.js'
+import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
+
+const MiB = 1024 * 1024
+const PARALLEL = 20
+
+interface Workload {
+  name: string
+  files: number
+  size: number
+  source: 'origin' | 'nginx'
+  params?: Record<string, number>
+  /** the best possible wall time, when the origin's throttle sets one */
+  idealS?: number
+  unit: 'MB/s' | 'files/s'
+}
+
+const WORKLOADS: Workload[] = [
+  // 20 connections: 5 rounds of 20 files, each 50 ms to first byte + 4 MiB at 8 MiB/s.
+  { name: 'seed', files: 100, size: 4 * MiB, source: 'origin', params: { delay: 50, rate: 8 * MiB }, idealS: 5 * 0.55, unit: 'MB/s' },
+  { name: 'bulk', files: 16, size: 64 * MiB, source: 'nginx', unit: 'MB/s' },
+  { name: 'small', files: 2000, size: 16 * 1024, source: 'origin', params: { delay: 5 }, unit: 'files/s' },
+  { name: 'big', files: 4, size: 512 * MiB, source: 'nginx', unit: 'MB/s' },
+]
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    only: { type: 'string', default: 'seed,bulk,small,big,api' },
+    // Writes the service's CPU profile (open it in Chrome DevTools) into this folder.
+    profile: { type: 'string' },
+  },
+})
+const ROUNDS = Number(values.rounds)
+const ONLY = new Set(values.only!.split(','))
+
+function requireTools() {
+  const missing = ['aria2c', 'nginx', 'wrk', 'curl'].filter((t) => {
+    try {
+      execFileSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' })
+      return false
+    } catch {
+      return true
+    }
+  })
+  try {
+    execFileSync('/usr/bin/time', ['true'], { stdio: 'ignore' })
+  } catch {
+    missing.push('time')
+  }
+  if (missing.length) {
+    console.error(`missing: ${missing.join(', ')}. Install them with: apt-get install -y aria2 nginx-light wrk time curl`)
+    process.exit(1)
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: 4 * MiB })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+async function verify(dir: string, names: string[], expected: string[]): Promise<void> {
+  const present = new Set(await readdir(dir))
+  for (const [i, name] of names.entries()) {
+    if (!present.has(name)) throw new Error(`${name} missing in ${dir}`)
+    if ((await sha256File(join(dir, name))) !== expected[i]) throw new Error(`${name} differs from the origin`)
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+requireTools()
+const work = await mkdtemp(join(tmpdir(), 'batchdl-bench-'))
+const staticRoot = join(work, 'static')
+await mkdir(staticRoot)
+let origin: Origin | null = null
+let nginx: Nginx | null = null
+let service: ChildService | null = null
+let env: Record<string, string> | null = null
+const rows: string[][] = []
+
+try {
+  origin = await startOrigin()
+  nginx = await startNginx(staticRoot, work)
+  env = await testEnv('bench', {
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    DOWNLOAD_DIR: join(work, 'batchdl'),
+    MAX_CONNECTIONS_PER_TASK: String(PARALLEL),
+    MAX_FILE_BYTES: String(4 * 1024 * MiB),
+    TASK_RETENTION_SECONDS: '0',
+    SUBMIT_RATE_LIMIT_PER_MINUTE: '0',
+    DOWNLOAD_IDLE_TIMEOUT_MS: '30000',
+  })
+  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
+  service = await spawnService({ ...env, ROLE: 'all' }, { built: true, nodeArgs })
+  const pid = service.child.pid!
+
+  for (const w of WORKLOADS.filter((x) => ONLY.has(x.name))) {
+    const names = Array.from({ length: w.files }, (_, i) => `${w.name}-${i}.bin`)
+    let urls: string[]
+    let expected: string[]
+    if (w.source === 'nginx') {
+      expected = []
+      for (const name of names) {
+        const bytes = fileBytes(name, w.size)
+        await writeFile(join(staticRoot, name), bytes)
+        expected.push(sha256Hex(bytes))
+      }
+      urls = names.map((n) => `${nginx!.base}/${n}`)
+    } else {
+      urls = names.map((n) => origin!.url(n, { size: w.size, ...w.params }))
+      expected = names.map((n) => sha256Hex(fileBytes(n, w.size)))
+    }
+    const job: Job = { urls, names }
+    const results: Record<string, Measured[]> = { batchdl: [], curl: [], aria2c: [] }
+    const tools = ['batchdl', 'curl', 'aria2c']
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const tool of [...tools.slice(round % 3), ...tools.slice(0, round % 3)]) {
+        const dir = join(work, `${tool}-${w.name}-${round}`)
+        await mkdir(dir, { recursive: true })
+        let m: Measured
+        if (tool === 'batchdl') {
+          const taskId = `${w.name}-${round}`
+          await resetPeakRss(pid)
+          const cpu0 = await cpuSeconds(pid)
+          const t0 = performance.now()
+          const res = await fetch(`${service.address}/tasks`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ task_id: taskId, task_info: names.map((fn, i) => ({ fn, url: urls[i] })) }),
+          })
+          if (res.status !== 202) throw new Error(`POST answered ${res.status}`)
+          const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_${taskId}`, 600_000)
+          m = { wallS: (performance.now() - t0) / 1000, cpuS: (await cpuSeconds(pid)) - cpu0, peakRssMiB: await peakRssMiB(pid) }
+          if (replies.length !== w.files + 2) throw new Error(`${replies.length} reply messages for ${w.files} files`)
+          await verify(join(env.DOWNLOAD_DIR!, taskId), names, expected)
+          await fetch(`${service.address}/tasks/${taskId}?purge=1`, { method: 'DELETE' })
+        } else {
+          m = tool === 'curl' ? await runCurl(job, dir, PARALLEL) : await runAria2(job, dir, PARALLEL)
+          if (round === 0) await verify(dir, names, expected)
+        }
+        await rm(dir, { recursive: true, force: true })
+        results[tool]!.push(m)
+        process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
+      }
+    }
+    await rm(staticRoot, { recursive: true, force: true })
+    await mkdir(staticRoot)
+
+    const totalMB = (w.files * w.size) / 1e6
+    const wall = (t: string) => median(results[t]!.map((m) => m.wallS))
+    for (const tool of tools) {
+      const rs = results[tool]!
+      const t = wall(tool)
+      const rate = w.unit === 'MB/s' ? totalMB / t : w.files / t
+      const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
+      const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
+      rows.push([
+        w.name,
+        tool,
+        t.toFixed(2),
+        `${rate.toFixed(w.unit === 'MB/s' ? 0 : 0)} ${w.unit}`,
+        median(rs.map((m) => m.cpuS)).toFixed(2),
+        Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
+        ratios + ideal,
+      ])
+    }
+  }
+
+  if (ONLY.has('api')) rows.push(...(await apiLoad()))
+} finally {
+  await service?.stop()
+  await nginx?.stop()
+  await origin?.close()
+  if (env) await cleanEnv(env)
+  await rm(work, { recursive: true, force: true })
+}
+
+const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'batchdl time ratio (lower is better)']
+const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
+const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
+console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; peak RSS of the downloading process\n`)
+console.log(line(header))
+console.log(line(widths.map((n) => '-'.repeat(n))))
+for (const r of rows) console.log(line(r))
+
+/** POST /tasks of 10 files each, sustained 10 s by wrk against an API-only process. */
+async function apiLoad(): Promise<string[][]> {
+  const apiEnv = await testEnv('bench-api', { PORT: '0', LOG_LEVEL: 'warn', SUBMIT_RATE_LIMIT_PER_MINUTE: '0' })
+  const api = await spawnService({ ...apiEnv, ROLE: 'api' }, { built: true })
+  try {
+    const files = Array.from({ length: 10 }, (_, i) => `{"fn":"img${i}.jpg","url":"https://oss.example.com/bucket/img${i}.jpg?Expires=1700000000&Signature=abc"}`).join(',')
+    const script = join(work, 'post.lua')
+    await writeFile(
+      script,
+      `local threads = 0
+function setup(thread) threads = threads + 1; thread:set("tid", threads) end
+function init(args) n = 0 end
+function request()
+  n = n + 1
+  local body = '{"task_id":"w' .. tid .. '-' .. n .. '","task_info":[${files}]}'
+  return wrk.format("POST", "/tasks", { ["Content-Type"] = "application/json" }, body)
+end
+`,
+    )
+    const wrk = spawn('wrk', ['-t2', '-c32', '-d10s', '--latency', '-s', script, api.address!], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    wrk.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    await once(wrk, 'exit')
+    const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
+    const pct = (p: string) => /(\d+\.?\d*)(us|ms|s)/.exec(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '')
+    const ms = (m: RegExpExecArray | null) => (m ? Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]! : NaN)
+    const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
+    return [['api', 'batchdl', '10', `${rps.toFixed(0)} tasks/s`, '', '', `p50 ${ms(pct('50')).toFixed(1)} ms, p99 ${ms(pct('99')).toFixed(1)} ms, ${non2xx} non-2xx`]]
+  } finally {
+    await api.stop()
+    await cleanEnv(apiEnv)
+  }
+}
