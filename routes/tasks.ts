@@ -63,6 +63,25 @@ const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { t
     async (req) => tasks.get(req.params.id),
   )
 
+  app.post(
+    '/tasks/:id/retry',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Run the failed and cancelled files of an ended task again',
+        description:
+          'Same task_id: the reply list gets start, one message per retried file, then end again; the events ' +
+          'continue on the same stream. 409 while the task runs, or when no file failed.',
+        params: Params,
+        response: { 202: TaskStatus, 404: ErrorBody, 409: ErrorBody, ...errors },
+      },
+    },
+    async (req, reply) => {
+      const { status } = await tasks.retry(req.params.id)
+      return reply.code(202).send(status)
+    },
+  )
+
   app.delete(
     '/tasks/:id',
     {

@@ -7,6 +7,7 @@ import rateLimit from '@fastify/rate-limit'
 import archiveRoutes from '../routes/archive.js'
 import eventRoutes from '../routes/events.js'
 import healthRoutes from '../routes/health.js'
+import metricsRoutes from '../routes/metrics.js'
 import openapiRoutes from '../routes/openapi.js'
 import taskRoutes from '../routes/tasks.js'
 import type { Config } from './config.js'
@@ -16,6 +17,7 @@ import { createAddressPolicy } from './net/address-policy.js'
 import { RateLimitedError } from './errors.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
+import { createMetrics, type Metrics } from './metrics.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { createTaskService } from './tasks/service.js'
@@ -25,6 +27,8 @@ export const API_VERSION = '1.0.0'
 
 export interface AppOptions {
   logger?: Logger
+  /** this process's registry, shared with its worker in ROLE=all */
+  metrics?: Metrics
 }
 
 /** The HTTP API as one Fastify instance; it owns its Redis connection and closes it with itself. */
@@ -99,6 +103,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
   await app.register(healthRoutes, { redis })
+  await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
   await app.register(rateLimit, {
     global: false,
     redis,

@@ -45,6 +45,7 @@ export const ConfigSchema = Type.Object({
   JOB_LOCK_MS: Int(30_000, 1000, 'a worker that stops renewing its lock this long is presumed dead'),
   MAX_TASK_RESUMES: Int(20, 2, 'times a task is resumed after its worker died before it is failed'),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'time running tasks get to finish on SIGTERM'),
+  METRICS_PORT: Int(9464, 0, 'port of a ROLE=worker process\'s own /metrics (on HOST); 0: none'),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 })
 

@@ -3,6 +3,7 @@ import { buildApp } from './app.js'
 import type { Config } from './config.js'
 import { startLegacyIntake } from './legacy/intake.js'
 import type { Logger } from './logger.js'
+import { createMetrics, serveMetrics } from './metrics.js'
 import { DEFAULT_REDIS_URL } from './redis/connection.js'
 import { startWorker } from './worker/worker.js'
 
@@ -24,17 +25,22 @@ export async function startService(config: Config, log: Logger): Promise<Running
     }
   }
   let address: string | null = null
+  const metrics = createMetrics()
   try {
     if (config.ROLE !== 'api') {
-      const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
+      const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log, metrics)
       closers.push(() => worker.close())
+      if (config.ROLE === 'worker' && config.METRICS_PORT > 0) {
+        const server = await serveMetrics(metrics, config.HOST, config.METRICS_PORT)
+        closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+      }
       if (config.LEGACY_TASK_QUEUE) {
         const intake = await startLegacyIntake(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
         closers.push(() => intake.close())
       }
     }
     if (config.ROLE !== 'worker') {
-      const app = await buildApp(config, { logger: log })
+      const app = await buildApp(config, { logger: log, metrics })
       closers.push(() => app.close())
       address = await app.listen({ port: config.PORT, host: config.HOST })
     }

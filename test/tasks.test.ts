@@ -214,4 +214,59 @@ describe('tasks end to end', () => {
     assert.deepEqual(await onDisk('cancelme'), ['quick.bin'])
     await assert.rejects(readdir(join(env.DOWNLOAD_DIR!, '.partial', 'cancelme')), { code: 'ENOENT' })
   })
+
+  it('retries the failed files of an ended task under the same id', async () => {
+    const files = [
+      { fn: 'fine.bin', url: origin.url('retry-fine', { size: 100 }) },
+      // Fails every attempt of the first run (RETRY_MAX_ATTEMPTS is 4), then works.
+      { fn: 'flaky.bin', url: origin.url('retry-flaky', { size: 200, fail: 503, times: 4 }) },
+    ]
+    const first = await run('again', files)
+    assertProtocol(first.replies, ['fine.bin', 'flaky.bin'])
+    assert.equal(first.status.state, 'partial')
+
+    const res = await svc.app.inject({ method: 'POST', url: '/tasks/again/retry' })
+    assert.equal(res.statusCode, 202)
+    const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_again`)
+    assert.deepEqual(replies, ['start', 'flaky.bin', 'end'], 'start, the retried file, end')
+    const status = (await svc.app.inject({ method: 'GET', url: '/tasks/again' })).json()
+    assert.equal(status.state, 'completed')
+    assert.deepEqual(status.totals, { files: 2, done: 2, failed: 0, bytes_done: 300 })
+    assert.deepEqual(await onDisk('again'), ['fine.bin', 'flaky.bin'])
+    assert.equal(origin.hits('retry-fine'), 1, 'the finished file is not fetched again')
+
+    const nothing = await svc.app.inject({ method: 'POST', url: '/tasks/again/retry' })
+    assert.equal(nothing.statusCode, 409)
+    assert.equal(nothing.json().error, 'nothing_to_retry')
+    assert.equal((await svc.app.inject({ method: 'POST', url: '/tasks/nope/retry' })).statusCode, 404)
+  })
+
+  it('counts tasks, files by outcome and error, bytes and retries in /metrics', async () => {
+    // A fresh service: its counters hold exactly this task.
+    const menv = await testEnv('metrics', { RETRY_MAX_ATTEMPTS: '3' })
+    const msvc = await startInProcess(menv)
+    try {
+      const files = [
+        { fn: 'a.bin', url: origin.url('m-a', { size: 1000 }) },
+        { fn: 'b.bin', url: origin.url('m-b', { size: 2000, fail: 503, times: 1 }) },
+        { fn: 'c.bin', url: origin.url('m-c', { status: 404 }) },
+      ]
+      await msvc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'metered', task_info: files } })
+      await readReplies(`${menv.LEGACY_REPLY_PREFIX}_metered`)
+      const text = (await msvc.app.inject({ method: 'GET', url: '/metrics' })).body
+      const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1])
+      assert.equal(value('batchdl_tasks_finished_total{state="partial"}'), 1)
+      assert.equal(value('batchdl_files_finished_total{outcome="done",error="none"}'), 2)
+      assert.equal(value('batchdl_files_finished_total{outcome="failed",error="http_error"}'), 1)
+      assert.equal(value('batchdl_downloaded_bytes_total'), 3000)
+      assert.equal(value('batchdl_download_retries_total'), 1)
+      assert.equal(value('batchdl_file_duration_seconds_count'), 3)
+      assert.equal(value('batchdl_active_downloads'), 0)
+      assert.equal(value('batchdl_queue_jobs{state="waiting"}'), 0)
+      assert.match(text, /process_resident_memory_bytes/)
+    } finally {
+      await msvc.close()
+      await cleanEnv(menv)
+    }
+  })
 })

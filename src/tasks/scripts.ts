@@ -157,3 +157,35 @@ if state == 'running' then
 end
 return state
 `)
+
+/**
+ * POST /tasks/:id/retry. ARGV: the job id of the new run. The failed and
+ * cancelled files of an ended task become queued again and the task queued,
+ * to be run (and reported: start, a message per retried file, end) once more.
+ * Returns the number of files retried, or -1 when the task has not ended, -2
+ * when it does not exist.
+ */
+export const retryTask = script(`
+local m = redis.call('HMGET', meta, 'state', 'end_pushed', 'spec')
+if not m[1] then return -2 end
+if not m[2] then return -1 end
+local spec = cjson.decode(m[3])
+local retried = 0
+for i = 0, #spec - 1 do
+  local idx = tostring(i)
+  local state = redis.call('HGET', files, idx .. '.state')
+  if state == 'failed' or state == 'cancelled' then
+    redis.call('HINCRBY', meta, state, -1)
+    redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts')
+    retried = retried + 1
+  end
+end
+if retried == 0 then return 0 end
+redis.call('HDEL', meta, 'end_pushed', 'start_pushed', 'finished_at', 'cancel_requested')
+redis.call('HSET', meta, 'state', 'queued', 'job_id', ARGV[1])
+redis.call('PERSIST', meta)
+redis.call('PERSIST', files)
+redis.call('PERSIST', events)
+emit('state', cjson.encode({ state = 'queued' }))
+return retried
+`)

@@ -38,9 +38,9 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
     }
   }
 
-  async function enqueue(taskId: string): Promise<void> {
+  async function enqueue(taskId: string, jobId?: string | null): Promise<void> {
     // The job id makes this idempotent: adding an existing job is a no-op.
-    await queue.add('task', { taskId }, { jobId: jobIdOf(taskId) })
+    await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId) })
     await store.accept(taskId)
   }
 
@@ -78,7 +78,7 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
           }
           // A retried submit whose first try died before the job was queued.
-          if (res.state === 'queued') await enqueue(taskId)
+          if (res.state === 'queued') await enqueue(taskId, await store.jobId(taskId))
           return { created: false, task: accepted(taskId, res.state, spec.length) }
         }
         await enqueue(taskId)
@@ -94,6 +94,28 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
       const status = await withRedis(() => store.status(taskId))
       if (!status) throw new NotFoundError(`no task ${taskId}`)
       return status
+    },
+
+    /**
+     * Runs the failed and cancelled files of an ended task again, under the
+     * same task id: the reply list gets start, one message per retried file
+     * and end once more; the events continue on the same stream.
+     */
+    async retry(taskId: string): Promise<{ retried: number; status: TaskStatus }> {
+      return withRedis(async () => {
+        const retried = await store.retry(taskId, `${jobIdOf(taskId)}-r${Date.now()}`)
+        if (retried === -2) throw new NotFoundError(`no task ${taskId}`)
+        if (retried === 0) throw new ConflictError('nothing_to_retry', 'no file of the task failed or was cancelled')
+        const status = await store.status(taskId)
+        if (retried === -1) {
+          // A retry whose job was not queued yet (the answer was lost) is queued now; a running task is not retried.
+          if (status?.state !== 'queued') throw new ConflictError('task_not_finished', 'the task is still running')
+          await enqueue(taskId, await store.jobId(taskId))
+          return { retried: 0, status }
+        }
+        await enqueue(taskId, await store.jobId(taskId))
+        return { retried, status: status! }
+      })
     },
 
     /** Removes a finished task's files and state at once. */
@@ -123,7 +145,7 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
       return withRedis(async () => {
         const res = await store.cancel(taskId)
         if (res === 'missing') throw new NotFoundError(`no task ${taskId}`)
-        if (res === 'cancelled') await queue.remove(jobIdOf(taskId)).catch(() => 0)
+        if (res === 'cancelled') await queue.remove((await store.jobId(taskId)) ?? jobIdOf(taskId)).catch(() => 0)
         if (res === 'cancelling') await store.requestCancel(taskId)
         const status = await store.status(taskId)
         if (!status) throw new NotFoundError(`no task ${taskId}`)

@@ -127,6 +127,18 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       return result
     },
 
+    /** Queues the failed and cancelled files of an ended task again: the count, -1 not ended, -2 missing. */
+    async retry(id: string, jobId: string): Promise<number> {
+      const n = (await run(scripts.retryTask, id, [jobId])) as number
+      if (n > 0) await redis.zrem(finishedIndex(config), id)
+      return n
+    },
+
+    /** The BullMQ job of the task's current run (a retry is a new job). */
+    async jobId(id: string): Promise<string | null> {
+      return redis.hget(keys(id).meta, 'job_id')
+    },
+
     /** Finished tasks that ended before `cutoffMs`, oldest first. */
     async finishedBefore(cutoffMs: number, limit: number): Promise<string[]> {
       return redis.zrangebyscore(finishedIndex(config), '-inf', cutoffMs, 'LIMIT', 0, limit)

@@ -7,7 +7,8 @@ import type { Dispatcher } from 'undici'
 import { downloadFile, type DownloadPolicy } from '../download/download-file.js'
 import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
-import type { TaskStore } from '../tasks/store.js'
+import type { Metrics } from '../metrics.js'
+import type { FileOutcome, TaskStore } from '../tasks/store.js'
 import { TaskProgress } from './progress.js'
 import { forEachLimited, type Semaphore } from './semaphore.js'
 
@@ -19,6 +20,7 @@ export interface TaskRunnerDeps {
   dispatcher: Dispatcher
   downloads: Semaphore
   policy: DownloadPolicy
+  metrics: Metrics
   downloadDir: string
   maxConnectionsPerTask: number
   log: Logger
@@ -53,6 +55,7 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   const pending = task.spec.map((_, i) => i).filter((i) => !isFinal(task.states[i]))
   log.info({ files: task.spec.length, pending: pending.length }, 'task started')
   const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
+  const endTimer = deps.metrics.taskSeconds.startTimer()
   try {
     await forEachLimited(pending, deps.maxConnectionsPerTask, signal, async (index) => {
       const file = task.spec[index]!
@@ -62,6 +65,8 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
       } catch {
         return // aborted while waiting for a slot
       }
+      const started = performance.now()
+      deps.metrics.activeDownloads.inc()
       try {
         const outcome = await downloadFile(deps.dispatcher, deps.policy, {
           url: file.url,
@@ -78,16 +83,18 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
         // An aborted file is settled by the task's end (cancel) or its resume.
         if (signal.aborted) return
         progress.settle(index, outcome.state, outcome.bytes)
-        await store.finishFile(taskId, index, file, outcome)
+        if (await store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
         if (outcome.state === 'failed') {
           log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
         }
       } finally {
+        deps.metrics.activeDownloads.dec()
         release()
       }
     })
   } finally {
     progress.stop()
+    endTimer()
   }
 
   if (signal.aborted) {
@@ -97,12 +104,20 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   }
   await rm(tmpDir, { recursive: true, force: true })
   const state = await store.finish(taskId, 'normal')
+  if (state) deps.metrics.tasksFinished.inc({ state })
   log.info({ state, ...progress.totals() }, 'task finished')
+}
+
+function countFile(metrics: Metrics, o: FileOutcome, seconds: number): void {
+  metrics.filesFinished.inc({ outcome: o.state, error: o.error ?? 'none' })
+  if (o.state === 'done') metrics.bytes.inc(o.bytes)
+  if (o.attempts > 1) metrics.retries.inc(o.attempts - 1)
+  metrics.fileSeconds.observe(seconds)
 }
 
 async function endCancelled(deps: TaskRunnerDeps, taskId: string, log: Logger): Promise<void> {
   await rm(partialDir(deps.downloadDir, taskId), { recursive: true, force: true })
-  await deps.store.finish(taskId, 'cancelled')
+  if (await deps.store.finish(taskId, 'cancelled')) deps.metrics.tasksFinished.inc({ state: 'cancelled' })
   log.info('task cancelled')
 }
 

@@ -4,9 +4,10 @@ import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
 import { createAddressPolicy } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
+import type { Metrics } from '../metrics.js'
 import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
-import { bullPrefix, JOB_ATTEMPTS, jobIdOf, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
+import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
 import { createTaskStore } from '../tasks/store.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
@@ -19,7 +20,7 @@ export interface TaskWorker {
   close(): Promise<void>
 }
 
-export async function startWorker(config: Config, redisUrl: string, log: Logger): Promise<TaskWorker> {
+export async function startWorker(config: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<TaskWorker> {
   const redis = createRedis(redisUrl, 'worker', log)
   // A subscribed connection can do nothing else: it gets its own.
   const subscriber = createRedis(redisUrl, 'worker', log)
@@ -41,14 +42,15 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
       minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
       minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
     },
+    metrics,
     downloadDir: config.DOWNLOAD_DIR,
     maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,
     log,
   }
 
-  const running = new Set<string>() // task ids this worker is running now
+  const running = new Map<string, string>() // task id -> job id, for what this worker runs now
   const processor = async (job: Job<TaskJob>, token?: string, signal?: AbortSignal) => {
-    running.add(job.data.taskId)
+    running.set(job.data.taskId, job.id!)
     try {
       await runTask(deps, job.data.taskId, signal!)
     } catch (err) {
@@ -88,18 +90,22 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger)
     log.warn({ taskId: job.data.taskId, err: { message: err.message }, final }, 'task run failed')
     if (!final) return
     // No worker will run it again: end it so that no reader waits forever.
-    store.finish(job.data.taskId, 'failed', 'worker_error').catch((e: unknown) => log.error({ err: e }, 'cannot end failed task'))
+    store.finish(job.data.taskId, 'failed', 'worker_error').then(
+      (state) => state && metrics.tasksFinished.inc({ state }),
+      (e: unknown) => log.error({ err: e }, 'cannot end failed task'),
+    )
   })
 
   const cancel = (taskId: string) => {
-    if (worker.cancelJob(jobIdOf(taskId), CANCELLED)) log.info({ taskId }, 'cancelling task')
+    const jobId = running.get(taskId)
+    if (jobId && worker.cancelJob(jobId, CANCELLED)) log.info({ taskId }, 'cancelling task')
   }
   subscriber.on('message', (_channel: string, taskId: string) => cancel(taskId))
   await subscriber.subscribe(cancelChannel(config))
   // The published request is instant but lost if this connection was down at
   // that moment: the flag in Redis is checked every second as well.
   const cancelPoll = setInterval(() => {
-    for (const taskId of running) {
+    for (const taskId of running.keys()) {
       store.isCancelRequested(taskId).then((yes) => yes && cancel(taskId), () => {})
     }
   }, CANCEL_POLL_MS)

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/logger.js'
+import { createMetrics, type Metrics } from '../../src/metrics.js'
 import { startWorker, type TaskWorker } from '../../src/worker/worker.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -53,6 +54,7 @@ export async function cleanEnv(env: Record<string, string>): Promise<void> {
 
 export interface InProcessService {
   config: Config
+  metrics: Metrics
   app: FastifyInstance
   worker: TaskWorker | null
   close(): Promise<void>
@@ -62,11 +64,13 @@ export interface InProcessService {
 export async function startInProcess(env: Record<string, string>, withWorker = true, log?: Logger): Promise<InProcessService> {
   const config = loadConfig(env)
   log ??= createLogger(config.LOG_LEVEL)
-  const app = await buildApp(config, { logger: log })
+  const metrics = createMetrics()
+  const app = await buildApp(config, { logger: log, metrics })
   await app.ready()
-  const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log) : null
+  const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log, metrics) : null
   return {
     config,
+    metrics,
     app,
     worker,
     close: async () => {

@@ -1,0 +1,56 @@
+// Prometheus metrics, one registry per process. A worker process reports what
+// it downloads; an API process reports the queue's depth on each scrape. In
+// ROLE=all both land in one registry, served by the API at /metrics; a
+// ROLE=worker process serves its own on METRICS_PORT.
+import { createServer, type Server } from 'node:http'
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export type Metrics = ReturnType<typeof createMetrics>
+
+export function createMetrics() {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry })
+  const registers = [registry]
+  return {
+    registry,
+    tasksFinished: new Counter({ name: 'batchdl_tasks_finished_total', help: 'Tasks ended, by final state', labelNames: ['state'], registers }),
+    filesFinished: new Counter({
+      name: 'batchdl_files_finished_total',
+      help: 'Files ended, by outcome (done, failed, cancelled) and error code',
+      labelNames: ['outcome', 'error'],
+      registers,
+    }),
+    bytes: new Counter({ name: 'batchdl_downloaded_bytes_total', help: 'Bytes of the files saved', registers }),
+    retries: new Counter({ name: 'batchdl_download_retries_total', help: 'Download attempts after the first', registers }),
+    activeDownloads: new Gauge({ name: 'batchdl_active_downloads', help: 'Downloads in progress in this process', registers }),
+    fileSeconds: new Histogram({
+      name: 'batchdl_file_duration_seconds',
+      help: 'Time from the first attempt to the end of a file',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    taskSeconds: new Histogram({
+      name: 'batchdl_task_duration_seconds',
+      help: 'Time a worker spent running a task (one run)',
+      buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800, 3600],
+      registers,
+    }),
+    queueJobs: new Gauge({ name: 'batchdl_queue_jobs', help: 'Tasks in the queue, by state', labelNames: ['state'], registers }),
+  }
+}
+
+/** A worker process's own /metrics endpoint. */
+export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') {
+      res.writeHead(404).end()
+      return
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    )
+  })
+  await new Promise<void>((resolve) => server.listen(port, host, resolve))
+  return server
+}
