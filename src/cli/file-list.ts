@@ -1,3 +1,5 @@
+import { fileNameProblem } from '../tasks/names.js'
+
 // The file lists people paste or keep: one URL per line, "name URL" per line,
 // CSV (fn,url), or JSON (an array of { fn, url } or a whole task body).
 
@@ -10,7 +12,7 @@ export interface ListedFile {
 function nameFromUrl(url: string, n: number): string {
   try {
     const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '')
-    if (last && last !== '.' && last !== '..' && !/[/\\\u0000-\u001f]/.test(last)) return last
+    if (fileNameProblem(last) === null) return last
   } catch {
     // not a URL: the server will say so
   }
