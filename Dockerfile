@@ -19,6 +19,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
+COPY web ./web
 RUN mkdir -p /data/downloads && chown -R node:node /data
 USER node
 VOLUME ["/data/downloads"]

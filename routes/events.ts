@@ -28,7 +28,10 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
           'Last-Event-ID resumes right after that event; after `end` such a reconnect gets 204. Takes the API key ' +
           'or the signed `token` that events_url carries (EventSource cannot send headers).',
         params: Type.Object({ id: TaskId }),
-        querystring: Type.Object({ token: Type.Optional(Type.String({ description: 'signed task token from events_url' })) }),
+        querystring: Type.Object({
+          token: Type.Optional(Type.String({ description: 'signed task token from events_url' })),
+          last_event_id: Type.Optional(Type.String({ description: 'as the Last-Event-ID header, for a first connection that resumes' })),
+        }),
         headers: Type.Object({ 'last-event-id': Type.Optional(Type.String()) }),
         response: {
           200: { description: 'text/event-stream', content: { 'text/event-stream': { schema: TaskEventData } } },
@@ -42,7 +45,9 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
     },
     async (req, reply) => {
       const taskId = req.params.id
-      const lastEventId = parseLastEventId(req.headers['last-event-id'])
+      // EventSource sends the header on its own reconnects; a page opening a new
+      // stream after a known event (say, after a retry) can only use the query.
+      const lastEventId = parseLastEventId(req.headers['last-event-id'] ?? req.query.last_event_id)
       const { exists, ended } = await tasks.lifecycle(taskId)
       if (!exists) throw new NotFoundError(`no task ${taskId}`)
       if (ended && lastEventId && !(await tasks.hasEventsAfter(taskId, lastEventId))) return reply.code(204).send(null)

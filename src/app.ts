@@ -10,6 +10,7 @@ import healthRoutes from '../routes/health.js'
 import metricsRoutes from '../routes/metrics.js'
 import openapiRoutes from '../routes/openapi.js'
 import taskRoutes from '../routes/tasks.js'
+import uiRoutes from '../routes/ui.js'
 import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
 import { createTokenSigner, tokenKey } from './events/token.js'
@@ -102,6 +103,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   })
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
+  await app.register(uiRoutes)
   await app.register(healthRoutes, { redis })
   await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
   await app.register(rateLimit, {

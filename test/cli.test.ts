@@ -66,6 +66,10 @@ describe('CLI', () => {
     assert.match(text.stdout, /^fromcli: partial, 2 of 3 done, 1 failed/)
     assert.match(text.stdout, /failed cli-gone\.png: http_error \(HTTP 404\) after 1 attempt/)
 
+    const cancelled = await cli(['cancel', 'fromcli', '--json'], auth)
+    assert.equal(cancelled.code, 0, cancelled.stderr)
+    assert.equal((JSON.parse(cancelled.stdout) as { state: string }).state, 'partial', 'an ended task stays as it is')
+
     const zip = join(work, 'out.zip')
     const archived = await cli(['archive', 'fromcli', '-o', zip], auth)
     assert.equal(archived.code, 0, archived.stderr)

@@ -32,12 +32,17 @@ const { values, positionals } = parseArgs({
   },
 })
 const base = values.url!.replace(/\/$/, '')
-const headers: Record<string, string> = { 'content-type': 'application/json', ...(values.key ? { authorization: `Bearer ${values.key}` } : {}) }
+const headers: Record<string, string> = values.key ? { authorization: `Bearer ${values.key}` } : {}
 
 class ApiError extends Error {}
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  // A JSON content type on an empty body is refused: only when there is one.
+  const res = await fetch(base + path, {
+    method,
+    headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
   const text = await res.text()
   const data = text ? (JSON.parse(text) as T & { error?: string; message?: string; details?: { path: string; message: string }[] }) : ({} as T & { error?: string })
   if (!res.ok) {

@@ -1,0 +1,67 @@
+// The page at / in headless Chromium: paste, submit, watch it live, read why
+// files failed, retry them, take the zip.
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { after, before, describe, it } from 'node:test'
+import { chromium, type Browser } from 'playwright-core'
+import { startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const OUTPUT = 'test-output'
+
+describe('web page', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)` }, () => {
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  let browser: Browser
+  let base: string
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' })
+    svc = await startInProcess(env)
+    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    })
+    await mkdir(OUTPUT, { recursive: true })
+  })
+  after(async () => {
+    await browser?.close()
+    await svc.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('submits a pasted list, shows live progress and reasons, retries the failed files', async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } })
+    await page.goto(`${base}/`)
+    const lines = Array.from({ length: 10 }, (_, i) =>
+      i < 8
+        ? origin.url(`ui-${i}.jpg`, { size: 60_000, rate: 120_000, Signature: 'SECRET' })
+        // Fail both attempts of the first run, then work: the origin is "fixed" by the time of the retry.
+        : `broken-${i}.jpg ${origin.url(`ui-${i}`, { size: 20_000, fail: 503, times: 2 })}`,
+    )
+    await page.getByLabel('Files: one URL per line').fill(lines.join('\n'))
+    await page.getByRole('button', { name: 'Download' }).click()
+    // No key yet: the page asks for one, once.
+    await page.getByLabel('This service needs a key').fill('ui-key')
+    await page.getByRole('button', { name: 'Use this key' }).click()
+
+    const totals = page.locator('.task .totals')
+    await totals.filter({ hasText: '8 done, 2 failed of 10' }).waitFor({ timeout: 20_000 })
+    await assert.doesNotReject(page.getByText('The server answered 503 (unavailable)').first().waitFor())
+    assert.equal(await page.locator('.task .state').textContent(), 'partial')
+    assert.ok(!(await page.content()).includes('SECRET'), 'no query string on the page')
+    await page.screenshot({ path: `${OUTPUT}/ui-partial.png`, fullPage: true })
+
+    await page.getByRole('button', { name: 'Retry failed files' }).click()
+    await totals.filter({ hasText: '10 done, 0 failed of 10' }).waitFor({ timeout: 20_000 })
+    assert.equal(await page.locator('.task .state').textContent(), 'completed')
+    assert.equal(await page.getByRole('link', { name: 'Download zip' }).count(), 1)
+    await page.screenshot({ path: `${OUTPUT}/ui-completed.png`, fullPage: true })
+  })
+})
