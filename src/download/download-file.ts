@@ -4,6 +4,7 @@
 import { createHash, type Hash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { rename } from 'node:fs/promises'
+import { finished } from 'node:stream/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request, type Dispatcher } from 'undici'
 import type { FileOutcome } from '../tasks/store.js'
@@ -42,7 +43,7 @@ export interface DownloadRequest {
  * Smaller files are not worth resuming: refetching them costs less than the
  * bookkeeping, which is most of the work for a file of a few KiB.
  */
-const RESUME_MIN_BYTES = 1024 * 1024
+const RESUME_MIN_BYTES = 64 * 1024
 
 const READ_BUFFER = 1024 * 1024
 
@@ -144,25 +145,38 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   let windowStart = Date.now()
   let windowBytes = 0
   const sink = await FileSink.open(req.tmp, offset > 0)
+  const body = res.body
   try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
-      bytes += chunk.length
-      windowBytes += chunk.length
-      if (bytes > policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', status)
-      const now = Date.now()
-      if (now - windowStart >= policy.minSpeedWindowMs) {
-        if ((windowBytes * 1000) / (now - windowStart) < policy.minSpeedBytes) {
-          throw new DownloadError('too_slow', true, `under ${policy.minSpeedBytes} bytes/s for ${policy.minSpeedWindowMs} ms`, status)
+    // Events rather than an async iterator: one chunk costs a function call,
+    // and a full batch pauses the socket until the disk catches up.
+    body.on('data', (chunk: Buffer) => {
+      try {
+        bytes += chunk.length
+        windowBytes += chunk.length
+        if (bytes > policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', status)
+        const now = Date.now()
+        if (now - windowStart >= policy.minSpeedWindowMs) {
+          if ((windowBytes * 1000) / (now - windowStart) < policy.minSpeedBytes) {
+            throw new DownloadError('too_slow', true, `under ${policy.minSpeedBytes} bytes/s for ${policy.minSpeedWindowMs} ms`, status)
+          }
+          windowStart = now
+          windowBytes = 0
         }
-        windowStart = now
-        windowBytes = 0
+        req.progress.bytes = bytes
+        hash?.update(chunk)
+        const wait = sink.push(chunk)
+        if (wait) {
+          body.pause()
+          wait.then(() => body.resume(), (err: unknown) => body.destroy(err as Error))
+        }
+      } catch (err) {
+        body.destroy(err as Error)
       }
-      req.progress.bytes = bytes
-      hash?.update(chunk)
-      await sink.write(chunk)
-    }
+    })
+    // Also settles for a body that failed before anyone listened.
+    await finished(body)
   } catch (err) {
-    res.body.destroy()
+    body.destroy()
     // What was received stays on disk for the next attempt to resume.
     await sink.close().catch(() => {})
     throw err

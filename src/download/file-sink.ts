@@ -6,15 +6,17 @@ const FLUSH_INTERVAL_MS = 500
 
 /**
  * Writes a download's chunks to its file in batches of about 1 MiB (or
- * every 500 ms when slower), one write in flight while the next batch fills
- * (reading and writing overlap).
- * Unlike a stream that an error destroys, close() always lands what was
- * received: after a reset, those bytes are what the next attempt resumes.
+ * every 500 ms when slower), one write in flight while the next batch fills:
+ * reading and writing overlap, and the reader waits only when a full batch
+ * finds the disk still busy. Unlike a stream that an error destroys, close()
+ * always lands what was received: after a reset, those bytes are what the
+ * next attempt resumes.
  */
 export class FileSink {
   private batch: Buffer[] = []
   private batchBytes = 0
-  private inflight: Promise<unknown> = Promise.resolve()
+  private inflight: Promise<unknown> | null = null
+  private failure: unknown = null
   private lastFlush = Date.now()
 
   private constructor(private readonly fh: FileHandle) {}
@@ -24,33 +26,53 @@ export class FileSink {
     return new FileSink(await open(path, append ? 'a' : 'w'))
   }
 
-  /** Resolves once the chunk is accepted; rejects with the error of an earlier write. */
-  async write(chunk: Buffer): Promise<void> {
+  /**
+   * Takes a chunk. Returns null when the caller may go on at once, or a
+   * promise to wait for (the disk is behind); throws the error of an earlier write.
+   */
+  push(chunk: Buffer): Promise<void> | null {
+    if (this.failure) throw this.failure
     this.batch.push(chunk)
     this.batchBytes += chunk.length
-    if (this.batchBytes >= BATCH_BYTES || Date.now() - this.lastFlush >= FLUSH_INTERVAL_MS) await this.flush()
+    if (this.batchBytes < BATCH_BYTES && Date.now() - this.lastFlush < FLUSH_INTERVAL_MS) return null
+    if (!this.inflight) {
+      this.flush()
+      return null
+    }
+    return this.inflight.then(() => {
+      if (this.failure) throw this.failure
+      if (!this.inflight) this.flush()
+    })
   }
 
   /** Writes what is left and closes; after a failed write, closes and rethrows. */
   async close(): Promise<void> {
     try {
-      await this.flush()
       await this.inflight
+      if (this.failure) throw this.failure
+      this.flush()
+      await this.inflight
+      if (this.failure) throw this.failure
     } finally {
       await this.fh.close()
     }
   }
 
-  private async flush(): Promise<void> {
-    await this.inflight
+  private flush(): void {
     if (this.batch.length === 0) return
     const buffers = this.batch
     this.batch = []
     this.batchBytes = 0
     this.lastFlush = Date.now()
-    const write = this.fh.writev(buffers)
-    // Its failure is reported by the next write() or close(); until then it is not unhandled.
-    write.catch(() => {})
+    const write = this.fh.writev(buffers).then(
+      () => {
+        if (this.inflight === write) this.inflight = null
+      },
+      (err: unknown) => {
+        this.failure ??= err
+        if (this.inflight === write) this.inflight = null
+      },
+    )
     this.inflight = write
   }
 }
