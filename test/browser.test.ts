@@ -1,16 +1,14 @@
 // A real browser: headless Chromium follows a task with EventSource and the
 // signed token of events_url, on a page of the service's own origin.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium, noChromium } from './helpers/browser.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
-const CHROMIUM = '/usr/bin/chromium'
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)`
 
-describe('browser EventSource', { skip }, () => {
+describe('browser EventSource', { skip: noChromium }, () => {
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
@@ -22,10 +20,7 @@ describe('browser EventSource', { skip }, () => {
     env = await testEnv('browser', { API_KEYS: 'browser-test-key' })
     svc = await startInProcess(env)
     base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    })
+    browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()

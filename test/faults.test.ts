@@ -4,23 +4,16 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { assertProtocol, freePort } from './helpers/protocol.js'
 import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
 
 const fns = (n: number, prefix = 'f') => Array.from({ length: n }, (_, i) => `${prefix}${i}.bin`)
-
-function assertProtocol(replies: string[], expected: string[]) {
-  assert.equal(replies[0], 'start')
-  assert.equal(replies.at(-1), 'end')
-  assert.deepEqual(replies.slice(1, -1).sort(), [...expected].sort(), 'each fn exactly once')
-}
 
 describe('misbehaving origins', () => {
   let env: Record<string, string>
@@ -142,14 +135,6 @@ describe('disk full', () => {
     assertProtocol(await readReplies(`${env.LEGACY_REPLY_PREFIX}_after`), ['a.bin'])
   })
 })
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('Redis restarts and outages', () => {
   let dataDir: string

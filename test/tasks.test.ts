@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { assertProtocol } from './helpers/protocol.js'
 import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
 
 interface FileIn {
@@ -39,13 +40,6 @@ describe('tasks end to end', () => {
 
   const onDisk = (taskId: string) => readdir(join(env.DOWNLOAD_DIR!, taskId)).then((l) => l.sort())
   const readSaved = (taskId: string, name: string) => readFile(join(env.DOWNLOAD_DIR!, taskId, name))
-
-  /** start, then each fn exactly once (any order), then end. */
-  function assertProtocol(replies: string[], fns: string[]) {
-    assert.equal(replies[0], 'start')
-    assert.equal(replies.at(-1), 'end')
-    assert.deepEqual(replies.slice(1, -1).sort(), [...fns].sort())
-  }
 
   it('downloads every file into its task folder and reports start, each fn, end', async () => {
     const files = [

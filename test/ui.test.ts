@@ -1,17 +1,16 @@
 // The page at / in headless Chromium: paste, submit, watch it live, read why
 // files failed, retry them, take the zip.
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
+import { launchChromium, noChromium } from './helpers/browser.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
-const CHROMIUM = '/usr/bin/chromium'
 const OUTPUT = 'test-output'
 
-describe('web page', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is missing (apt-get install -y chromium)` }, () => {
+describe('web page', { skip: noChromium }, () => {
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
@@ -23,10 +22,7 @@ describe('web page', { skip: existsSync(CHROMIUM) ? false : `${CHROMIUM} is miss
     env = await testEnv('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' })
     svc = await startInProcess(env)
     base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    })
+    browser = await launchChromium()
     await mkdir(OUTPUT, { recursive: true })
   })
   after(async () => {

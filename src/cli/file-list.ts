@@ -1,7 +1,6 @@
-import { fileNameProblem } from '../tasks/names.js'
-
 // The file lists people paste or keep: one URL per line, "name URL" per line,
 // CSV (fn,url), or JSON (an array of { fn, url } or a whole task body).
+import { fileNameProblem } from '../tasks/names.js'
 
 export interface ListedFile {
   fn: string
