@@ -1,0 +1,30 @@
+// A ROLE=worker process serves its own /metrics on METRICS_PORT.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { freePort } from './helpers/protocol.js'
+import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+
+describe('worker metrics port', () => {
+  let env: Record<string, string>
+  let worker: ChildService
+  let port: number
+
+  before(async () => {
+    port = await freePort()
+    env = await testEnv('wmetrics', { METRICS_PORT: String(port) })
+    worker = await spawnService({ ...env, ROLE: 'worker' })
+  })
+  after(async () => {
+    await worker.stop()
+    await cleanEnv(env)
+  })
+
+  it('answers /metrics with the worker figures and nothing else', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`)
+    assert.equal(res.status, 200)
+    const text = await res.text()
+    assert.match(text, /^batchdl_active_downloads 0$/m)
+    assert.match(text, /^# TYPE batchdl_files_finished_total counter$/m)
+    assert.equal((await fetch(`http://127.0.0.1:${port}/tasks`)).status, 404)
+  })
+})
