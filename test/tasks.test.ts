@@ -247,9 +247,14 @@ describe('tasks end to end', () => {
       ]
       await msvc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'metered', task_info: files } })
       await readReplies(`${menv.LEGACY_REPLY_PREFIX}_metered`)
-      const text = (await msvc.app.inject({ method: 'GET', url: '/metrics' })).body
-      const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1])
-      assert.equal(value('batchdl_tasks_finished_total{state="partial"}'), 1)
+      const scrape = async () => (await msvc.app.inject({ method: 'GET', url: '/metrics' })).body
+      const read = (text: string, line: string) => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1])
+      // The worker counts the task just after it pushed "end": wait for that count.
+      const text = await waitFor(async () => {
+        const t = await scrape()
+        return read(t, 'batchdl_tasks_finished_total{state="partial"}') === 1 ? t : undefined
+      }, 5000, 'the task counted')
+      const value = (line: string) => read(text, line)
       assert.equal(value('batchdl_files_finished_total{outcome="done",error="none"}'), 2)
       assert.equal(value('batchdl_files_finished_total{outcome="failed",error="http_error"}'), 1)
       assert.equal(value('batchdl_downloaded_bytes_total'), 3000)
