@@ -8,7 +8,7 @@ import { downloadFile, type DownloadPolicy } from '../download/download-file.js'
 import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
-import type { FileOutcome, TaskStore } from '../tasks/store.js'
+import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { TaskProgress } from './progress.js'
 import { forEachLimited, type Semaphore } from './semaphore.js'
 
@@ -57,41 +57,8 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
   const endTimer = deps.metrics.taskSeconds.startTimer()
   try {
-    await forEachLimited(pending, deps.maxConnectionsPerTask, signal, async (index) => {
-      const file = task.spec[index]!
-      let release: () => void
-      try {
-        release = await deps.downloads.acquire(signal)
-      } catch {
-        return // aborted while waiting for a slot
-      }
-      const started = performance.now()
-      deps.metrics.activeDownloads.inc()
-      try {
-        const outcome = await downloadFile(deps.dispatcher, deps.policy, {
-          url: file.url,
-          dest: join(dir, file.saved_as),
-          tmp: join(tmpDir, String(index)),
-          sha256: file.sha256,
-          signal,
-          progress: progress.track(index),
-          mayHavePartial: task.states[index] === 'downloading',
-          onAttempt: async (attempt) => {
-            await store.startFile(taskId, index, attempt)
-          },
-        })
-        // An aborted file is settled by the task's end (cancel) or its resume.
-        if (signal.aborted) return
-        progress.settle(index, outcome.state, outcome.bytes)
-        if (await store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
-        if (outcome.state === 'failed') {
-          log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
-        }
-      } finally {
-        deps.metrics.activeDownloads.dec()
-        release()
-      }
-    })
+    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, signal, log }
+    await forEachLimited(pending, deps.maxConnectionsPerTask, signal, (index) => runFile(run, index))
   } finally {
     progress.stop()
     endTimer()
@@ -106,6 +73,54 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   const state = await store.finish(taskId, 'normal')
   if (state) deps.metrics.tasksFinished.inc({ state })
   log.info({ state, ...progress.totals() }, 'task finished')
+}
+
+interface TaskRun {
+  deps: TaskRunnerDeps
+  taskId: string
+  task: LoadedTask
+  dir: string
+  tmpDir: string
+  progress: TaskProgress
+  signal: AbortSignal
+  log: Logger
+}
+
+/** One file of the task, within the process-wide download limit. */
+async function runFile({ deps, taskId, task, dir, tmpDir, progress, signal, log }: TaskRun, index: number): Promise<void> {
+  const file = task.spec[index]!
+  let release: () => void
+  try {
+    release = await deps.downloads.acquire(signal)
+  } catch {
+    return // aborted while waiting for a slot
+  }
+  const started = performance.now()
+  deps.metrics.activeDownloads.inc()
+  try {
+    const outcome = await downloadFile(deps.dispatcher, deps.policy, {
+      url: file.url,
+      dest: join(dir, file.saved_as),
+      tmp: join(tmpDir, String(index)),
+      sha256: file.sha256,
+      signal,
+      progress: progress.track(index),
+      mayHavePartial: task.states[index] === 'downloading',
+      onAttempt: async (attempt) => {
+        await deps.store.startFile(taskId, index, attempt)
+      },
+    })
+    // An aborted file is settled by the task's end (cancel) or its resume.
+    if (signal.aborted) return
+    progress.settle(index, outcome.state, outcome.bytes)
+    if (await deps.store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
+    if (outcome.state === 'failed') {
+      log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
+    }
+  } finally {
+    deps.metrics.activeDownloads.dec()
+    release()
+  }
 }
 
 function countFile(metrics: Metrics, o: FileOutcome, seconds: number): void {
