@@ -13,29 +13,25 @@ import { Redis } from 'ioredis'
 import { loadConfig } from '../src/config.js'
 import { createTaskStore } from '../src/tasks/store.js'
 import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
 
 const run = promisify(execFile)
 
 describe('archive', () => {
   let env: Record<string, string>
-  let svc: InProcessService
   let origin: Origin
   let base: string
   let work: string
 
+  let harness: Harness
+
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('archive', { API_KEYS: 'zip-key' })
-    svc = await startInProcess(env)
-    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    ;({ env, origin, base } = harness = await startHarness('archive', { API_KEYS: 'zip-key' }))
     work = await mkdtemp(join(tmpdir(), 'batchdl-zip-'))
   })
   after(async () => {
-    await svc.close()
-    await origin.close()
+    await harness.close()
     await rm(work, { recursive: true, force: true })
-    await cleanEnv(env)
   })
 
   const auth = { authorization: 'Bearer zip-key' }

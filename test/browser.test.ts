@@ -4,29 +4,24 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import type { Origin } from './helpers/origin.js'
+import { startHarness, type Harness } from './helpers/service.js'
 
 
 describe('browser EventSource', { skip: noChromium }, () => {
-  let env: Record<string, string>
-  let svc: InProcessService
   let origin: Origin
   let browser: Browser
   let base: string
 
+  let harness: Harness
+
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('browser', { API_KEYS: 'browser-test-key' })
-    svc = await startInProcess(env)
-    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    ;({ origin, base } = harness = await startHarness('browser', { API_KEYS: 'browser-test-key' }))
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
+    await harness.close()
   })
 
   it('sees every file event and end with the token alone', async () => {

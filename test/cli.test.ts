@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseFileList } from '../src/cli/file-list.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import type { Origin } from './helpers/origin.js'
+import { startHarness, type Harness } from './helpers/service.js'
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -18,24 +18,19 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 }
 
 describe('CLI', () => {
-  let env: Record<string, string>
-  let svc: InProcessService
   let origin: Origin
   let base: string
   let work: string
 
+  let harness: Harness
+
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('cli', { API_KEYS: 'cli-key' })
-    svc = await startInProcess(env)
-    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    ;({ origin, base } = harness = await startHarness('cli', { API_KEYS: 'cli-key' }))
     work = await mkdtemp(join(tmpdir(), 'batchdl-cli-'))
   })
   after(async () => {
-    await svc.close()
-    await origin.close()
+    await harness.close()
     await rm(work, { recursive: true, force: true })
-    await cleanEnv(env)
   })
 
   it('parses URL lines, "name URL" lines, CSV and JSON lists', () => {

@@ -5,31 +5,26 @@ import { mkdir } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import type { Origin } from './helpers/origin.js'
+import { startHarness, type Harness } from './helpers/service.js'
 
 const OUTPUT = 'test-output'
 
 describe('web page', { skip: noChromium }, () => {
-  let env: Record<string, string>
-  let svc: InProcessService
   let origin: Origin
   let browser: Browser
   let base: string
 
+  let harness: Harness
+
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' })
-    svc = await startInProcess(env)
-    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    ;({ origin, base } = harness = await startHarness('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' }))
     browser = await launchChromium()
     await mkdir(OUTPUT, { recursive: true })
   })
   after(async () => {
     await browser?.close()
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
+    await harness.close()
   })
 
   it('submits a pasted list, shows live progress and reasons, retries the failed files', async () => {

@@ -12,6 +12,7 @@ import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 import { createMetrics, type Metrics } from '../../src/metrics.js'
 import { startWorker, type TaskWorker } from '../../src/worker/worker.js'
+import { startOrigin, type Origin } from './origin.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -159,6 +160,34 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
       child.kill(signal)
       const [code] = (await exit) as [number | null]
       return code
+    },
+  }
+}
+
+export interface Harness {
+  env: Record<string, string>
+  svc: InProcessService
+  origin: Origin
+  /** the API's address: the service listens on loopback */
+  base: string
+  close(): Promise<void>
+}
+
+/** A test origin and the whole service (API and worker) listening on loopback, in this process. */
+export async function startHarness(name: string, overrides: Record<string, string> = {}): Promise<Harness> {
+  const origin = await startOrigin()
+  const env = await testEnv(name, overrides)
+  const svc = await startInProcess(env)
+  const base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+  return {
+    env,
+    svc,
+    origin,
+    base,
+    close: async () => {
+      await svc.close()
+      await origin.close()
+      await cleanEnv(env)
     },
   }
 }
