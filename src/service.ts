@@ -1,5 +1,4 @@
 // Starts the parts of the program the ROLE asks for, and stops them in reverse.
-import { buildApp } from './app.js'
 import type { Config } from './config.js'
 import { startLegacyIntake } from './legacy/intake.js'
 import type { Logger } from './logger.js'
@@ -40,6 +39,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       }
     }
     if (config.ROLE !== 'worker') {
+      // Loaded only where it runs: a worker process never pays for the HTTP stack.
+      const { buildApp } = await import('./app.js')
       const app = await buildApp(config, { logger: log, metrics })
       closers.push(() => app.close())
       address = await app.listen({ port: config.PORT, host: config.HOST })

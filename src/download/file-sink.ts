@@ -1,11 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises'
 
-const BATCH_BYTES = 1024 * 1024
+const BATCH_BYTES = 256 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
 const FLUSH_INTERVAL_MS = 500
 
 /**
- * Writes a download's chunks to its file in batches of about 1 MiB (or
+ * Writes a download's chunks to its file in batches of about 256 KiB (or
  * every 500 ms when slower), one write in flight while the next batch fills:
  * reading and writing overlap, and the reader waits only when a full batch
  * finds the disk still busy. Unlike a stream that an error destroys, close()
