@@ -13,16 +13,14 @@ import taskRoutes from '../routes/tasks.js'
 import uiRoutes from '../routes/ui.js'
 import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
-import { createTokenSigner, tokenKey } from './events/token.js'
-import { createAddressPolicy } from './net/address-policy.js'
+import { tokenSignerFor } from './events/token.js'
 import { RateLimitedError } from './errors.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
 import { createTaskQueue } from './tasks/queue.js'
-import { createTaskService } from './tasks/service.js'
-import { createTaskStore } from './tasks/store.js'
+import { taskServiceFor } from './tasks/service.js'
 
 export const API_VERSION = '1.0.0'
 
@@ -47,18 +45,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const eventReader = createRedis(redisUrl, 'api', logger)
   const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
   queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
-  const store = createTaskStore(redis, config)
-  const tokens = createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS)
-  const policy = createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS })
-  const tasks = createTaskService({
-    redis,
-    store,
-    queue,
-    tokens,
-    policy,
-    maxFilesPerTask: config.MAX_FILES_PER_TASK,
-    downloadDir: config.DOWNLOAD_DIR,
-  })
+  const tokens = tokenSignerFor(config)
+  const tasks = taskServiceFor(config, redis, queue, tokens)
   const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
   app.addHook('onReady', async () => {
     await settled(redis)

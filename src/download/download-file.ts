@@ -59,28 +59,29 @@ export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolic
       if (req.signal.aborted) {
         // A cancel removes the partial file; an interruption (shutdown, lost
         // lock) keeps it for whoever resumes the task.
-        return ended('cancelled', null, attempt, last)
+        return ended('cancelled', attempt, last)
       }
       last = classify(err)
       const final = !last.retryable || attempt >= policy.maxAttempts
       if (final || !last.resumable) await clearPartial(req.tmp)
-      if (final) return ended('failed', last, attempt, last)
+      if (final) return ended('failed', attempt, last)
       try {
         await sleep(backoff(policy, attempt, last.retryAfterMs), undefined, { signal: req.signal })
       } catch {
-        return ended('cancelled', null, attempt, last)
+        return ended('cancelled', attempt, last)
       }
     }
   }
 }
 
-function ended(state: 'failed' | 'cancelled', err: DownloadError | null, attempts: number, last: DownloadError | null): FileOutcome {
+/** A file that did not make it; `last` is the latest attempt's failure, if any. */
+function ended(state: 'failed' | 'cancelled', attempts: number, last: DownloadError | null): FileOutcome {
   return {
     state,
     bytes: 0,
     size: null,
     httpStatus: last?.httpStatus ?? null,
-    error: state === 'cancelled' ? 'cancelled' : (err?.code ?? 'download_error'),
+    error: state === 'cancelled' ? 'cancelled' : (last?.code ?? 'download_error'),
     attempts,
   }
 }

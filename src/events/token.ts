@@ -22,6 +22,10 @@ export function tokenKey(secret: string | undefined, apiKeys: readonly string[])
   return randomBytes(32)
 }
 
+/** The signer the configuration sets: TOKEN_SECRET (or API_KEYS) and TOKEN_TTL_SECONDS. */
+export const tokenSignerFor = (config: { TOKEN_SECRET?: string; API_KEYS: readonly string[]; TOKEN_TTL_SECONDS: number }) =>
+  createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS)
+
 export function createTokenSigner(key: Buffer, ttlSeconds: number): TokenSigner {
   const mac = (payload: string) => createHmac('sha256', key).update(payload).digest()
   return {

@@ -9,13 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Value } from 'typebox/value'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
-import { createTokenSigner, tokenKey } from '../events/token.js'
+import { tokenSignerFor } from '../events/token.js'
 import type { Logger } from '../logger.js'
-import { createAddressPolicy } from '../net/address-policy.js'
 import { closeRedis, createRedis } from '../redis/connection.js'
 import { createTaskQueue } from '../tasks/queue.js'
 import { TaskRequest } from '../tasks/schemas.js'
-import { createTaskService, type TaskService } from '../tasks/service.js'
+import { taskServiceFor, type TaskService } from '../tasks/service.js'
 import { createTaskStore, type TaskStore } from '../tasks/store.js'
 
 export interface LegacyIntake {
@@ -38,15 +37,7 @@ export async function startLegacyIntake(config: Config, redisUrl: string, log: L
   const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
   queue.on('error', (err) => log.warn({ err: { message: err.message } }, 'queue error'))
   const store = createTaskStore(redis, config)
-  const tasks = createTaskService({
-    redis,
-    store,
-    queue,
-    tokens: createTokenSigner(tokenKey(config.TOKEN_SECRET, config.API_KEYS), config.TOKEN_TTL_SECONDS),
-    policy: createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS }),
-    maxFilesPerTask: config.MAX_FILES_PER_TASK,
-    downloadDir: config.DOWNLOAD_DIR,
-  })
+  const tasks = taskServiceFor(config, redis, queue, tokenSignerFor(config))
   const handler = { tasks, store, redis, dead, log, replyTtl: config.REPLY_TTL_SECONDS }
   let closed = false
 

@@ -50,6 +50,10 @@ function hostMatcher(patterns: readonly string[]): (host: string) => boolean {
   }
 }
 
+/** The policy the configuration sets: DOWNLOAD_ALLOWED_CIDRS and DOWNLOAD_ALLOWED_HOSTS. */
+export const addressPolicyFor = (config: { DOWNLOAD_ALLOWED_CIDRS: readonly string[]; DOWNLOAD_ALLOWED_HOSTS: readonly string[] }) =>
+  createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS })
+
 export function createAddressPolicy(opts: { allowedCidrs: readonly string[]; allowedHosts: readonly string[] }): AddressPolicy {
   const exempt = parseCidrs(opts.allowedCidrs)
   const hostAllowed = hostMatcher(opts.allowedHosts)

@@ -3,14 +3,15 @@ import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Redis } from 'ioredis'
 import type { TokenSigner } from '../events/token.js'
-import type { AddressPolicy } from '../net/address-policy.js'
+import type { Config } from '../config.js'
+import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { removeTaskFiles, taskDir } from './paths.js'
 import { jobIdOf, type TaskJob } from './queue.js'
 import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
-import type { FileSpec, TaskStore } from './store.js'
+import { createTaskStore, type FileSpec, type TaskStore } from './store.js'
 
 export interface TaskServiceDeps {
   redis: Redis
@@ -23,6 +24,19 @@ export interface TaskServiceDeps {
 }
 
 export type TaskService = ReturnType<typeof createTaskService>
+
+/** The service as the configuration sets it up, for every process that takes tasks (API, legacy intake). */
+export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJob>, tokens: TokenSigner): TaskService {
+  return createTaskService({
+    redis,
+    store: createTaskStore(redis, config),
+    queue,
+    tokens,
+    policy: addressPolicyFor(config),
+    maxFilesPerTask: config.MAX_FILES_PER_TASK,
+    downloadDir: config.DOWNLOAD_DIR,
+  })
+}
 
 const MAX_DETAILS = 100
 
@@ -103,7 +117,8 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
      */
     async retry(taskId: string): Promise<{ retried: number; status: TaskStatus }> {
       return withRedis(async () => {
-        const retried = await store.retry(taskId, `${jobIdOf(taskId)}-r${Date.now()}`)
+        const jobId = `${jobIdOf(taskId)}-r${Date.now()}`
+        const retried = await store.retry(taskId, jobId)
         if (retried === -2) throw new NotFoundError(`no task ${taskId}`)
         if (retried === 0) throw new ConflictError('nothing_to_retry', 'no file of the task failed or was cancelled')
         const status = await store.status(taskId)
@@ -113,7 +128,7 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
           await enqueue(taskId, await store.jobId(taskId))
           return { retried: 0, status }
         }
-        await enqueue(taskId, await store.jobId(taskId))
+        await enqueue(taskId, jobId)
         return { retried, status: status! }
       })
     },

@@ -49,7 +49,7 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
   const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args)
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
-  const indexFinished = (id: string) => redis.zadd(finishedIndex(config), Date.now(), id)
+  const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
   const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
@@ -76,7 +76,7 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
 
     async begin(id: string): Promise<BeginResult> {
       const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
-      if (isFinal(result)) await redis.zadd(finishedIndex(config), 'NX', Date.now(), id)
+      if (isFinal(result)) await indexFinished(id, 'NX')
       return result
     },
 

@@ -2,7 +2,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
-import { createAddressPolicy } from '../net/address-policy.js'
+import { addressPolicyFor } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
@@ -26,7 +26,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
   const subscriber = createRedis(redisUrl, 'worker', log)
   const store = createTaskStore(redis, config)
   const { agent, dispatcher } = createDownloadAgent({
-    policy: createAddressPolicy({ allowedCidrs: config.DOWNLOAD_ALLOWED_CIDRS, allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS }),
+    policy: addressPolicyFor(config),
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
   })
