@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
+import { once } from 'node:events'
+import { closeRedis, createRedis } from '../src/redis/connection.js'
+import { createLogger } from '../src/logger.js'
 import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
 // Nothing listens on port 1: the API starts anyway and answers 503 at once.
@@ -39,5 +42,18 @@ describe('Redis unreachable', () => {
     const ready = await svc.app.inject({ method: 'GET', url: '/health/ready' })
     assert.equal(ready.statusCode, 503)
     assert.deepEqual(ready.json(), { status: 'unavailable' })
+  })
+})
+
+describe('closing a connection that waits to reconnect', () => {
+  it('ends it at once', async () => {
+    const redis = createRedis('redis://127.0.0.1:1', 'api', createLogger('silent'))
+    // (events.once would reject on the connection's 'error', which createRedis already handles)
+    await new Promise((resolve) => redis.once('reconnecting', resolve))
+    assert.equal(redis.status, 'reconnecting')
+    const ended = once(redis, 'end')
+    await closeRedis(redis)
+    await ended
+    assert.equal(redis.status, 'end')
   })
 })

@@ -45,6 +45,14 @@ export async function closeRedis(redis: Redis): Promise<void> {
     }
   }
   redis.disconnect()
+  if (redis.status === 'reconnecting') {
+    // Between two attempts there is no socket whose close would end the
+    // connection, and disconnect() has just cancelled the next attempt: the
+    // status would stay 'reconnecting' and 'end' never come (ioredis#1247),
+    // leaving whoever waits on it (BullMQ) waiting forever. End it ourselves.
+    redis.status = 'end'
+    redis.emit('end')
+  }
 }
 
 /**
