@@ -18,6 +18,7 @@ import { RateLimitedError } from './errors.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
+import { RequestLog } from './http/request-log.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { taskServiceFor } from './tasks/service.js'
@@ -35,6 +36,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL)
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    logController: new RequestLog(),
     bodyLimit: config.MAX_BODY_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -45,6 +45,14 @@ describe('logs', () => {
     await svc.app.inject({ method: 'GET', url: '/tasks/logged?token=TOKsecret', headers: auth })
 
     const all = lines.join('\n')
+    type Line = { msg: string; req?: { method: string; url: string }; res?: { statusCode: number }; responseTime?: number }
+    const completed = lines.map((l) => JSON.parse(l) as Line).filter((l) => l.msg === 'request completed')
+    const submit = completed.find((l) => l.req?.method === 'POST')
+    assert.ok(submit, 'the submit is logged when it completes')
+    assert.equal(submit.req!.url, '/tasks', 'with its URL, query cut')
+    assert.equal(submit.res?.statusCode, 202)
+    assert.equal(typeof submit.responseTime, 'number')
+    assert.equal(lines.filter((l) => l.includes('"incoming request"')).length, completed.length, 'at debug level, the arrival too')
     assert.ok(lines.some((l) => l.includes('"file failed"')), 'the failed file was logged')
     assert.ok(all.includes('/f/bad'), 'with its URL path')
     for (const secret of ['sekret-key-1234', 'SIGsecret', 'AKIDsecret', 'PASSsecret', 'TOKsecret']) {
