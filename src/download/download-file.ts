@@ -31,10 +31,8 @@ export interface DownloadRequest {
   tmp: string
   sha256?: string
   signal: AbortSignal
-  /** bytes of the file received so far, read by the progress reporter */
-  progress: { bytes: number }
-  /** called before each attempt, with its number */
-  onAttempt: (attempt: number) => Promise<void>
+  /** the attempt under way and the bytes of the file received so far, read by the progress reporter */
+  progress: { bytes: number; attempt: number }
   /** an earlier run of the task started this file: a partial file may wait on disk */
   mayHavePartial: boolean
 }
@@ -52,7 +50,7 @@ export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolic
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
-      await req.onAttempt(attempt)
+      req.progress.attempt = attempt
       const { bytes, size, status } = await attemptOnce(dispatcher, policy, req, req.mayHavePartial || attempt > 1)
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {

@@ -109,12 +109,21 @@ end
 return 'running'
 `)
 
-/** A file attempt starts. ARGV: index, attempt number. 0 when the file already ended. */
-export const startFile = script(`
-local idx = ARGV[1]
+/**
+ * Progress of a running task, written every 250 ms rather than per file or
+ * chunk. ARGV: totals JSON, then index, bytes received, attempt number for
+ * each file being downloaded, which is marked so (a resume then looks for its
+ * partial file). A file that ended meanwhile is left alone. 0 when the task has ended.
+ */
+export const progress = script(`
 if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
-if terminal(redis.call('HGET', files, idx .. '.state')) then return 0 end
-redis.call('HSET', files, idx .. '.state', 'downloading', idx .. '.attempts', ARGV[2])
+for i = 2, #ARGV, 3 do
+  local idx = ARGV[i]
+  if not terminal(redis.call('HGET', files, idx .. '.state')) then
+    redis.call('HSET', files, idx .. '.state', 'downloading', idx .. '.bytes', ARGV[i + 1], idx .. '.attempts', ARGV[i + 2])
+  end
+end
+emit('progress', ARGV[1])
 return 1
 `)
 

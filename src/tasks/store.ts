@@ -23,6 +23,13 @@ export interface FileOutcome {
   attempts: number
 }
 
+/** A file being downloaded, as the worker reports it. */
+export interface RunningFile {
+  index: number
+  bytes: number
+  attempt: number
+}
+
 export interface LoadedTask {
   spec: FileSpec[]
   states: (FileState | undefined)[]
@@ -92,10 +99,6 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       }
     },
 
-    async startFile(id: string, index: number, attempt: number): Promise<boolean> {
-      return (await run(scripts.startFile, id, [index, attempt])) === 1
-    },
-
     /** Records the end of a file and pushes its reply message, once. */
     async finishFile(id: string, index: number, file: FileSpec, o: FileOutcome): Promise<boolean> {
       const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
@@ -104,14 +107,9 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       return (await run(scripts.finishFile, id, args)) === 1
     },
 
-    /** Bytes received so far by running files, and one progress event; one round trip. */
-    async progress(id: string, bytes: [index: number, bytes: number][], totals: Totals): Promise<void> {
-      const k = keys(id)
-      const fields = bytes.flatMap(([i, n]) => [`${i}.bytes`, n])
-      const p = redis.pipeline()
-      if (fields.length > 0) p.hset(k.files, ...fields)
-      p.xadd(k.events, 'MAXLEN', '~', 100000, '*', 'e', 'progress', 'd', JSON.stringify(totals))
-      await p.exec()
+    /** The files being downloaded (bytes so far, attempt) and the totals; one round trip. */
+    async progress(id: string, running: RunningFile[], totals: Totals): Promise<void> {
+      await run(scripts.progress, id, [JSON.stringify(totals), ...running.flatMap((f) => [f.index, f.bytes, f.attempt])])
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {

@@ -4,17 +4,24 @@ import type { TaskStore } from '../tasks/store.js'
 
 export const PROGRESS_INTERVAL_MS = 250
 
+/** What a download reports as it goes: plain fields, read by the timer. */
+export interface FileCounter {
+  bytes: number
+  attempt: number
+}
+
 /**
- * A task's byte progress as the worker sees it. Downloads only bump counters
- * in memory; a timer writes what moved to Redis at most every 250 ms, in one
- * round trip, never per chunk.
+ * A task's progress as the worker sees it. Downloads only bump counters in
+ * memory; a timer writes what moved to Redis at most every 250 ms, in one
+ * round trip: never per chunk, and not per file either (a file's start is
+ * recorded by the next write).
  */
 export class TaskProgress {
-  readonly active = new Map<number, { bytes: number }>()
+  readonly active = new Map<number, FileCounter>()
   private done: number
   private failed: number
   private bytesDone: number
-  private lastWritten = -1
+  private lastWritten = ''
   private writing = false
   private readonly timer: NodeJS.Timeout
 
@@ -31,8 +38,8 @@ export class TaskProgress {
     this.timer = setInterval(() => void this.flush(), PROGRESS_INTERVAL_MS)
   }
 
-  track(index: number): { bytes: number } {
-    const counter = { bytes: 0 }
+  track(index: number): FileCounter {
+    const counter = { bytes: 0, attempt: 0 }
     this.active.set(index, counter)
     return counter
   }
@@ -57,11 +64,14 @@ export class TaskProgress {
 
   private async flush(): Promise<void> {
     const totals = this.totals()
-    if (this.writing || totals.bytes_done === this.lastWritten) return
+    const running = [...this.active].map(([index, c]) => ({ index, bytes: c.bytes, attempt: c.attempt }))
+    // Written when bytes moved or an attempt began.
+    const state = `${totals.bytes_done} ${running.map((f) => `${f.index}:${f.attempt}`).join(',')}`
+    if (this.writing || state === this.lastWritten) return
     this.writing = true
     try {
-      await this.store.progress(this.taskId, [...this.active].map(([i, c]) => [i, c.bytes]), totals)
-      this.lastWritten = totals.bytes_done
+      await this.store.progress(this.taskId, running, totals)
+      this.lastWritten = state
     } catch (err) {
       this.log.warn({ err }, 'progress not written')
     } finally {

@@ -106,9 +106,6 @@ async function runFile({ deps, taskId, task, dir, tmpDir, progress, signal, log 
       signal,
       progress: progress.track(index),
       mayHavePartial: task.states[index] === 'downloading',
-      onAttempt: async (attempt) => {
-        await deps.store.startFile(taskId, index, attempt)
-      },
     })
     // An aborted file is settled by the task's end (cancel) or its resume.
     if (signal.aborted) return
