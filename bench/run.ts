@@ -16,7 +16,8 @@ import { parseArgs } from 'node:util'
 import { startNginx, type Nginx } from './nginx.js'
 import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, type Job, type Measured } from './peers.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../test/helpers/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
+import { Redis } from 'ioredis'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
 
 const MiB = 1024 * 1024
 const PARALLEL = 20
@@ -44,10 +45,11 @@ const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     only: { type: 'string', default: 'seed,bulk,small,big,api' },
-    // Writes the service's CPU profile (open it in Chrome DevTools) into this folder.
+    // Writes the worker's and the load-tested API's CPU profiles (open them in Chrome DevTools) into this folder.
     profile: { type: 'string' },
   },
 })
+const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : (process.env.BENCH_NODE_ARGS?.split(' ') ?? [])
 const ROUNDS = Number(values.rounds)
 const ONLY = new Set(values.only!.split(','))
 
@@ -85,6 +87,16 @@ async function verify(dir: string, names: string[], expected: string[]): Promise
   }
 }
 
+/**
+ * Commands Redis has run, inner commands of Lua scripts included, and how
+ * many of them were script calls: read before and after a run, per file.
+ */
+async function redisCounters(redis: Redis): Promise<{ commands: number; scripts: number }> {
+  const info = await redis.info('all')
+  const field = (re: RegExp) => Number(re.exec(info)?.[1] ?? 0)
+  return { commands: field(/total_commands_processed:(\d+)/), scripts: field(/cmdstat_evalsha:calls=(\d+)/) + field(/cmdstat_eval:calls=(\d+)/) }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 requireTools()
@@ -97,6 +109,7 @@ let service: ChildService | null = null
 let worker: ChildService | null = null
 let env: Record<string, string> | null = null
 const rows: string[][] = []
+const counters = new Redis(REDIS_URL)
 
 try {
   origin = await startOrigin()
@@ -112,7 +125,6 @@ try {
     DOWNLOAD_IDLE_TIMEOUT_MS: '30000',
   })
   // The API and the worker in processes of their own: the worker's figures are the download's.
-  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
   service = await spawnService({ ...env, ROLE: 'api' }, { built: true })
   worker = await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs })
   const pid = worker.child.pid!
@@ -135,6 +147,7 @@ try {
     }
     const job: Job = { urls, names }
     const results: Record<string, Measured[]> = { batchdl: [], curl: [], aria2c: [] }
+    let redisPerFile = ''
     const tools = ['batchdl', 'curl', 'aria2c']
     for (let round = 0; round < ROUNDS; round++) {
       for (const tool of [...tools.slice(round % 3), ...tools.slice(0, round % 3)]) {
@@ -145,6 +158,7 @@ try {
           const taskId = `${w.name}-${round}`
           await resetPeakRss(pid)
           const cpu0 = await cpuSeconds(pid)
+          const redis0 = await redisCounters(counters)
           const t0 = performance.now()
           const res = await fetch(`${service.address}/tasks`, {
             method: 'POST',
@@ -154,6 +168,9 @@ try {
           if (res.status !== 202) throw new Error(`POST answered ${res.status}`)
           const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_${taskId}`, 600_000)
           m = { wallS: (performance.now() - t0) / 1000, cpuS: (await cpuSeconds(pid)) - cpu0, peakRssMiB: await peakRssMiB(pid) }
+          const redis1 = await redisCounters(counters)
+          // Includes the submit, the queue, and this benchmark's own reader of the reply list (one BRPOP per message).
+          redisPerFile = `${((redis1.commands - redis0.commands) / w.files).toFixed(1)} (${((redis1.scripts - redis0.scripts) / w.files).toFixed(2)} Lua)`
           if (replies.length !== w.files + 2) throw new Error(`${replies.length} reply messages for ${w.files} files`)
           await verify(join(env.DOWNLOAD_DIR!, taskId), names, expected)
           await fetch(`${service.address}/tasks/${taskId}?purge=1`, { method: 'DELETE' })
@@ -184,6 +201,7 @@ try {
         `${rate.toFixed(w.unit === 'MB/s' ? 0 : 0)} ${w.unit}`,
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
+        tool === 'batchdl' ? redisPerFile : '',
         ratios + ideal,
       ])
     }
@@ -191,6 +209,7 @@ try {
 
   if (ONLY.has('api')) rows.push(...(await apiLoad()))
 } finally {
+  counters.disconnect()
   await worker?.stop()
   await service?.stop()
   await nginx?.stop()
@@ -199,10 +218,11 @@ try {
   await rm(work, { recursive: true, force: true })
 }
 
-const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'batchdl time ratio (lower is better)']
+const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file', 'batchdl time ratio (lower is better)']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)\n`)
+console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
+console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
 for (const r of rows) console.log(line(r))
@@ -210,7 +230,7 @@ for (const r of rows) console.log(line(r))
 /** POST /tasks of 10 files each, sustained 10 s by wrk against an API-only process. */
 async function apiLoad(): Promise<string[][]> {
   const apiEnv = await testEnv('bench-api', { PORT: '0', LOG_LEVEL: 'warn', SUBMIT_RATE_LIMIT_PER_MINUTE: '0' })
-  const api = await spawnService({ ...apiEnv, ROLE: 'api' }, { built: true })
+  const api = await spawnService({ ...apiEnv, ROLE: 'api' }, { built: true, nodeArgs })
   try {
     const files = Array.from({ length: 10 }, (_, i) => `{"fn":"img${i}.jpg","url":"https://oss.example.com/bucket/img${i}.jpg?Expires=1700000000&Signature=abc"}`).join(',')
     const script = join(work, 'post.lua')
@@ -226,15 +246,17 @@ function request()
 end
 `,
     )
+    const cpu0 = await cpuSeconds(api.child.pid!)
     const wrk = spawn('wrk', ['-t2', '-c32', '-d10s', '--latency', '-s', script, api.address!], { stdio: ['ignore', 'pipe', 'inherit'] })
     let out = ''
     wrk.stdout.on('data', (d: Buffer) => (out += d.toString()))
     await once(wrk, 'exit')
+    const cpuS = (await cpuSeconds(api.child.pid!)) - cpu0
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1])
     const pct = (p: string) => /(\d+\.?\d*)(us|ms|s)/.exec(new RegExp(`\\s${p}%\\s+(\\S+)`).exec(out)?.[1] ?? '')
     const ms = (m: RegExpExecArray | null) => (m ? Number(m[1]) * ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[m[2]!]! : NaN)
     const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0)
-    return [['api', 'batchdl', '10', `${rps.toFixed(0)} tasks/s`, '', '', `p50 ${ms(pct('50')).toFixed(1)} ms, p99 ${ms(pct('99')).toFixed(1)} ms, ${non2xx} non-2xx`]]
+    return [['api', 'batchdl', '10', `${rps.toFixed(0)} tasks/s`, cpuS.toFixed(2), '', '', `p50 ${ms(pct('50')).toFixed(1)} ms, p99 ${ms(pct('99')).toFixed(1)} ms, ${non2xx} non-2xx`]]
   } finally {
     await api.stop()
     await cleanEnv(apiEnv)
