@@ -1,5 +1,6 @@
 // The tools batchdl is measured against, and how each run is measured.
 import { spawn } from 'node:child_process'
+import { Agent } from 'undici'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -57,4 +58,41 @@ export async function resetPeakRss(pid: number): Promise<void> {
 export async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+/**
+ * The floor for any downloader written on Node: undici receiving the same
+ * files with the same parallelism and throwing the bytes away (no disk, no
+ * Redis). Run in this process, which is otherwise idle while nginx serves.
+ */
+export async function runUndiciFloor(job: Job, parallel: number): Promise<Omit<Measured, 'peakRssMiB'>> {
+  const agent = new Agent({ pipelining: 1 })
+  const receive = (url: string) =>
+    new Promise<void>((resolve, reject) => {
+      const { origin, pathname } = new URL(url)
+      agent.dispatch(
+        { origin, path: pathname, method: 'GET' },
+        {
+          onConnect: () => {},
+          onHeaders: (status) => {
+            if (status !== 200) reject(new Error(`${url}: ${status}`))
+            return true
+          },
+          onData: () => true,
+          onComplete: () => resolve(),
+          onError: reject,
+        },
+      )
+    })
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  let next = 0
+  const lane = async () => {
+    while (next < job.urls.length) await receive(job.urls[next++]!)
+  }
+  await Promise.all(Array.from({ length: parallel }, lane))
+  const wallS = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  await agent.close()
+  return { wallS, cpuS: (cpu.user + cpu.system) / 1e6 }
 }

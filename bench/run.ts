@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startNginx, type Nginx } from './nginx.js'
-import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, type Job, type Measured } from './peers.js'
+import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, runUndiciFloor, type Job, type Measured } from './peers.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../test/helpers/origin.js'
 import { Redis } from 'ioredis'
 import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
@@ -148,6 +148,7 @@ try {
     const job: Job = { urls, names }
     const results: Record<string, Measured[]> = { batchdl: [], curl: [], aria2c: [] }
     let redisPerFile = ''
+    const floor: Omit<Measured, 'peakRssMiB'>[] = []
     const tools = ['batchdl', 'curl', 'aria2c']
     for (let round = 0; round < ROUNDS; round++) {
       for (const tool of [...tools.slice(round % 3), ...tools.slice(0, round % 3)]) {
@@ -182,6 +183,7 @@ try {
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
+      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL))
     }
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
@@ -194,6 +196,8 @@ try {
       const rate = w.unit === 'MB/s' ? totalMB / t : w.files / t
       const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
       const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
+      const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
+      const overFloor = tool === 'batchdl' && floorS ? `, ${(t / floorS).toFixed(2)}x node floor` : ''
       rows.push([
         w.name,
         tool,
@@ -202,8 +206,12 @@ try {
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
         tool === 'batchdl' ? redisPerFile : '',
-        ratios + ideal,
+        ratios + ideal + overFloor,
       ])
+    }
+    if (floor.length > 0) {
+      const t = median(floor.map((m) => m.wallS))
+      rows.push([w.name, 'node floor', t.toFixed(2), `${(totalMB / t).toFixed(0)} MB/s`, median(floor.map((m) => m.cpuS)).toFixed(2), '', '', 'undici receiving the same files, bytes discarded'])
     }
   }
 
@@ -222,6 +230,7 @@ const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
+console.log('node floor (bulk, big): undici alone receiving the same files, 20 at once, writing nothing: what any Node downloader can at best do here')
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
