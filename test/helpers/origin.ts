@@ -140,10 +140,13 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const limit = Math.min(reset ?? Infinity, stall ?? Infinity, short ?? Infinity, body.length)
     const rate = num('rate', 0)
     const chunk = rate > 0 ? Math.max(1, Math.floor(rate / 20)) : 256 * 1024
-    for (let i = 0; i < limit; i += chunk) {
+    // A throttled body goes out one piece per 50 ms tick, each tick due at a
+    // fixed time from the first: late timers do not add up over a long body.
+    const began = performance.now()
+    for (let i = 0, tick = 1; i < limit; i += chunk, tick++) {
       const piece = body.subarray(i, Math.min(i + chunk, limit))
       if (!res.write(piece)) await new Promise((r) => res.once('drain', r))
-      if (rate > 0) await sleep(50)
+      if (rate > 0) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
     }
     if (reset !== null && reset < body.length) {
