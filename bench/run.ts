@@ -49,7 +49,9 @@ const { values } = parseArgs({
     profile: { type: 'string' },
   },
 })
-const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : (process.env.BENCH_NODE_ARGS?.split(' ') ?? [])
+const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
+/** The worker runs as docker-compose.yml runs it (see NODE_OPTIONS there). */
+const WORKER_NODE_ARGS = ['--max-semi-space-size=1']
 const ROUNDS = Number(values.rounds)
 const ONLY = new Set(values.only!.split(','))
 
@@ -126,7 +128,7 @@ try {
   })
   // The API and the worker in processes of their own: the worker's figures are the download's.
   service = await spawnService({ ...env, ROLE: 'api' }, { built: true })
-  worker = await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs })
+  worker = await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs: [...WORKER_NODE_ARGS, ...nodeArgs] })
   const pid = worker.child.pid!
 
   for (const w of WORKLOADS.filter((x) => ONLY.has(x.name))) {
