@@ -23,6 +23,14 @@ export interface DownloadPolicy {
   minSpeedWindowMs: number
 }
 
+/** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
+export interface DownloadProgress {
+  /** the attempt under way */
+  attempt: number
+  /** bytes of the file received so far */
+  bytes: number
+}
+
 export interface DownloadRequest {
   url: string
   /** final path; the file appears there only complete and verified */
@@ -31,8 +39,7 @@ export interface DownloadRequest {
   tmp: string
   sha256?: string
   signal: AbortSignal
-  /** the attempt under way and the bytes of the file received so far, read by the progress reporter */
-  progress: { bytes: number; attempt: number }
+  progress: DownloadProgress
   /** an earlier run of the task started this file: a partial file may wait on disk */
   mayHavePartial: boolean
 }

@@ -1,14 +1,9 @@
+import type { DownloadProgress } from '../download/download-file.js'
 import type { Logger } from '../logger.js'
 import type { Totals } from '../tasks/schemas.js'
 import type { TaskStore } from '../tasks/store.js'
 
 export const PROGRESS_INTERVAL_MS = 250
-
-/** What a download reports as it goes: plain fields, read by the timer. */
-export interface FileCounter {
-  bytes: number
-  attempt: number
-}
 
 /**
  * A task's progress as the worker sees it. Downloads only bump counters in
@@ -17,7 +12,7 @@ export interface FileCounter {
  * recorded by the next write).
  */
 export class TaskProgress {
-  readonly active = new Map<number, FileCounter>()
+  readonly active = new Map<number, DownloadProgress>()
   private done: number
   private failed: number
   private bytesDone: number
@@ -38,7 +33,7 @@ export class TaskProgress {
     this.timer = setInterval(() => void this.flush(), PROGRESS_INTERVAL_MS)
   }
 
-  track(index: number): FileCounter {
+  track(index: number): DownloadProgress {
     const counter = { bytes: 0, attempt: 0 }
     this.active.set(index, counter)
     return counter
