@@ -156,6 +156,9 @@ try {
       for (const tool of [...tools.slice(round % 3), ...tools.slice(0, round % 3)]) {
         const dir = join(work, `${tool}-${w.name}-${round}`)
         await mkdir(dir, { recursive: true })
+        // Every run starts with no dirty pages left by the one before: writeback
+        // of another tool's gigabyte is not charged to this one.
+        execFileSync('sync')
         let m: Measured
         if (tool === 'batchdl') {
           const taskId = `${w.name}-${round}`
