@@ -1,9 +1,9 @@
 // The tools batchdl is measured against, and how each run is measured.
 import { spawn } from 'node:child_process'
-import { Agent } from 'undici'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { Agent } from 'undici'
 
 export interface Measured {
   wallS: number

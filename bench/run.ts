@@ -195,13 +195,13 @@ try {
 
     const totalMB = (w.files * w.size) / 1e6
     const wall = (t: string) => median(results[t]!.map((m) => m.wallS))
+    const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
     for (const tool of tools) {
       const rs = results[tool]!
       const t = wall(tool)
       const rate = w.unit === 'MB/s' ? totalMB / t : w.files / t
       const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
       const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
-      const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
       const overFloor = tool === 'batchdl' && floorS ? `, ${(t / floorS).toFixed(2)}x node floor` : ''
       rows.push([
         w.name,
@@ -214,9 +214,8 @@ try {
         ratios + ideal + overFloor,
       ])
     }
-    if (floor.length > 0) {
-      const t = median(floor.map((m) => m.wallS))
-      rows.push([w.name, 'node floor', t.toFixed(2), `${(totalMB / t).toFixed(0)} MB/s`, median(floor.map((m) => m.cpuS)).toFixed(2), '', '', 'undici receiving the same files, bytes discarded'])
+    if (floorS) {
+      rows.push([w.name, 'node floor', floorS.toFixed(2), `${(totalMB / floorS).toFixed(0)} MB/s`, median(floor.map((m) => m.cpuS)).toFixed(2), '', '', 'undici receiving the same files, bytes discarded'])
     }
   }
 
