@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { createTokenSigner, tokenKey } from '../src/events/token.js'
 import { taskKeys } from '../src/tasks/keys.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
 import { follow, type Received } from './helpers/sse.js'
 
 /** The stream as Redis holds it: the truth a subscriber must match. */
@@ -22,22 +22,16 @@ async function history(env: Record<string, string>, taskId: string): Promise<{ i
 const idsAndTypes = (events: Received[]) => events.map(({ id, type }) => ({ id, type }))
 
 describe('event stream', () => {
+  let harness: Harness
   let env: Record<string, string>
-  let svc: InProcessService
   let origin: Origin
   let base: string
 
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('events', { MAX_CONNECTIONS_PER_TASK: '4', SSE_HEARTBEAT_MS: '200', CORS_ORIGINS: 'https://app.example.com' })
-    svc = await startInProcess(env)
-    base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
+    harness = await startHarness('events', { MAX_CONNECTIONS_PER_TASK: '4', SSE_HEARTBEAT_MS: '200', CORS_ORIGINS: 'https://app.example.com' })
+    ;({ env, origin, base } = harness)
   })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  after(() => harness.close())
 
   async function submit(taskId: string, files: number, params: Record<string, number>) {
     const task_info = Array.from({ length: files }, (_, i) => ({ fn: `f${i}.bin`, url: origin.url(`${taskId}-${i}`, params) }))
