@@ -1,6 +1,5 @@
 // Starts the parts of the program the ROLE asks for, and stops them in reverse.
 import type { Config } from './config.js'
-import { startLegacyIntake } from './legacy/intake.js'
 import type { Logger } from './logger.js'
 import { createMetrics, serveMetrics } from './metrics.js'
 import { DEFAULT_REDIS_URL } from './redis/connection.js'
@@ -34,6 +33,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
         closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
       }
       if (config.LEGACY_TASK_QUEUE) {
+        // Loaded only when configured: it brings the submit path (validation, archives) into a worker.
+        const { startLegacyIntake } = await import('./legacy/intake.js')
         const intake = await startLegacyIntake(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
         closers.push(() => intake.close())
       }
