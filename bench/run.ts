@@ -50,8 +50,8 @@ const { values } = parseArgs({
   },
 })
 const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
-/** The worker runs as docker-compose.yml runs it (see NODE_OPTIONS there). */
-const WORKER_NODE_ARGS = ['--max-semi-space-size=2']
+/** The worker runs as docker-compose.yml runs it (see its command there). */
+const WORKER_NODE_ARGS = ['--max-semi-space-size=1', '--no-incremental-marking']
 const ROUNDS = Number(values.rounds)
 const ONLY = new Set(values.only!.split(','))
 
