@@ -1,0 +1,46 @@
+// docker-compose.yml is not run here (no Docker engine), so its parts are
+// checked one by one: it parses, each batchdl service's environment is a
+// valid configuration, and the worker's node flags are ones Node accepts.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { describe, it } from 'node:test'
+import { parse } from 'yaml'
+import { ConfigSchema, loadConfig } from '../src/config.js'
+
+interface ComposeService {
+  build?: string
+  command?: string[]
+  environment?: Record<string, string>
+}
+
+const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, ComposeService> }
+const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')
+
+describe('docker-compose.yml', () => {
+  it('runs the API and the worker from this image', () => {
+    assert.deepEqual(ours.map(([name, s]) => [name, s.environment?.ROLE]), [['api', 'api'], ['worker', 'worker']])
+  })
+
+  it('gives each service a configuration that loads', () => {
+    for (const [name, service] of ours) {
+      const env = service.environment ?? {}
+      const unknown = Object.keys(env).filter((k) => !(k in ConfigSchema.properties))
+      assert.deepEqual(unknown, [], `${name}: variables batchdl does not read`)
+      // Compose fills ${VAR:?message} from the shell; any value stands in for it here.
+      const filled = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[^}]*\}/g, 'secret')]))
+      assert.equal(loadConfig(filled).ROLE, env.ROLE)
+    }
+  })
+
+  it('starts the worker with node flags that Node accepts', async () => {
+    const command = compose.services.worker?.command ?? []
+    assert.equal(command[0], 'node')
+    assert.equal(command.at(-1), 'dist/src/main.js')
+    const flags = command.slice(1, -1)
+    assert.ok(flags.length > 0)
+    const { stdout } = await promisify(execFile)(process.execPath, [...flags, '-p', '1 + 1'])
+    assert.equal(stdout.trim(), '2')
+  })
+})
