@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Agent } from 'undici'
 
 export interface Measured {
   wallS: number
@@ -61,38 +60,16 @@ export async function peakRssMiB(pid: number): Promise<number> {
 }
 
 /**
- * The floor for any downloader written on Node: undici receiving the same
- * files with the same parallelism and throwing the bytes away (no disk, no
- * Redis). Run in this process, which is otherwise idle while nginx serves.
+ * The floor for any downloader written on Node: undici alone receiving the
+ * same files with the same parallelism and throwing the bytes away (no disk,
+ * no Redis), in a process of its own with the worker's node flags.
  */
-export async function runUndiciFloor(job: Job, parallel: number): Promise<Omit<Measured, 'peakRssMiB'>> {
-  const agent = new Agent({ pipelining: 1 })
-  const receive = (url: string) =>
-    new Promise<void>((resolve, reject) => {
-      const { origin, pathname } = new URL(url)
-      agent.dispatch(
-        { origin, path: pathname, method: 'GET' },
-        {
-          onConnect: () => {},
-          onHeaders: (status) => {
-            if (status !== 200) reject(new Error(`${url}: ${status}`))
-            return true
-          },
-          onData: () => true,
-          onComplete: () => resolve(),
-          onError: reject,
-        },
-      )
-    })
-  const cpu0 = process.cpuUsage()
-  const t0 = performance.now()
-  let next = 0
-  const lane = async () => {
-    while (next < job.urls.length) await receive(job.urls[next++]!)
-  }
-  await Promise.all(Array.from({ length: parallel }, lane))
-  const wallS = (performance.now() - t0) / 1000
-  const cpu = process.cpuUsage(cpu0)
-  await agent.close()
-  return { wallS, cpuS: (cpu.user + cpu.system) / 1e6 }
+export async function runUndiciFloor(job: Job, parallel: number, nodeArgs: string[]): Promise<Omit<Measured, 'peakRssMiB'>> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/floor.ts'], { stdio: ['pipe', 'pipe', 'inherit'] })
+  child.stdin.end(JSON.stringify({ urls: job.urls, parallel }))
+  let out = ''
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+  const [code] = (await once(child, 'exit')) as [number]
+  if (code !== 0) throw new Error(`the node floor failed (${code})`)
+  return JSON.parse(out) as Omit<Measured, 'peakRssMiB'>
 }

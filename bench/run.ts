@@ -188,7 +188,7 @@ try {
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
-      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL))
+      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL, WORKER_NODE_ARGS))
     }
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
@@ -234,7 +234,7 @@ const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
-console.log('node floor (bulk, big): undici alone receiving the same files, 20 at once, writing nothing: what any Node downloader can at best do here')
+console.log('node floor (bulk, big): undici alone receiving the same files, 20 at once, writing nothing, in a process with the worker node flags: what any Node downloader can at best do here')
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
