@@ -207,7 +207,7 @@ try {
         w.name,
         tool,
         t.toFixed(2),
-        `${rate.toFixed(w.unit === 'MB/s' ? 0 : 0)} ${w.unit}`,
+        `${rate.toFixed(0)} ${w.unit}`,
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
         tool === 'batchdl' ? redisPerFile : '',
@@ -234,7 +234,7 @@ const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
-console.log('node floor (bulk, big): undici alone receiving the same files, 20 at once, writing nothing, in a process with the worker node flags: what any Node downloader can at best do here')
+console.log(`node floor (bulk, big): undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process with the worker's node flags: what any Node downloader can at best do here`)
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
