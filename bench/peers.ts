@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { WorkerRuntime } from './worker-runtime.js'
 
 export interface Measured {
   wallS: number
@@ -62,10 +63,17 @@ export async function peakRssMiB(pid: number): Promise<number> {
 /**
  * The floor for any downloader written on Node: undici alone receiving the
  * same files with the same parallelism and throwing the bytes away (no disk,
- * no Redis), in a process of its own with the worker's node flags.
+ * no Redis), in a process of its own run as the worker is.
  */
-export async function runUndiciFloor(job: Job, parallel: number, nodeArgs: string[]): Promise<Omit<Measured, 'peakRssMiB'>> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'bench/floor.ts'], { stdio: ['pipe', 'pipe', 'inherit'] })
+export async function runUndiciFloor(
+  job: Job,
+  parallel: number,
+  runtime: WorkerRuntime,
+): Promise<Omit<Measured, 'peakRssMiB'>> {
+  const child = spawn(process.execPath, [...runtime.nodeArgs, '--import', 'tsx', 'bench/floor.ts'], {
+    env: { ...process.env, ...runtime.env },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
   child.stdin.end(JSON.stringify({ urls: job.urls, parallel }))
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startNginx, type Nginx } from './nginx.js'
+import { workerRuntime } from './worker-runtime.js'
 import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, runUndiciFloor, type Job, type Measured } from './peers.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../test/helpers/origin.js'
 import { Redis } from 'ioredis'
@@ -50,8 +51,8 @@ const { values } = parseArgs({
   },
 })
 const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
-/** The worker runs as docker-compose.yml runs it (see its command there). */
-const WORKER_NODE_ARGS = ['--max-semi-space-size=1', '--no-incremental-marking']
+/** The worker runs as docker-compose.yml runs it (see the worker service there). */
+const WORKER = workerRuntime()
 const ROUNDS = Number(values.rounds)
 const ONLY = new Set(values.only!.split(','))
 
@@ -128,7 +129,7 @@ try {
   })
   // The API and the worker in processes of their own: the worker's figures are the download's.
   service = await spawnService({ ...env, ROLE: 'api' }, { built: true })
-  worker = await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs: [...WORKER_NODE_ARGS, ...nodeArgs] })
+  worker = await spawnService({ ...env, ...WORKER.env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs: [...WORKER.nodeArgs, ...nodeArgs] })
   const pid = worker.child.pid!
 
   for (const w of WORKLOADS.filter((x) => ONLY.has(x.name))) {
@@ -188,7 +189,7 @@ try {
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
-      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL, WORKER_NODE_ARGS))
+      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL, WORKER))
     }
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
@@ -234,7 +235,7 @@ const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
-console.log(`node floor (bulk, big): undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process with the worker's node flags: what any Node downloader can at best do here`)
+console.log(`node floor (bulk, big): undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))

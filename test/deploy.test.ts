@@ -8,6 +8,7 @@ import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { parse } from 'yaml'
 import { ConfigSchema, loadConfig } from '../src/config.js'
+import { RUNTIME_VARIABLES, workerRuntime } from '../bench/worker-runtime.js'
 
 interface ComposeService {
   build?: string
@@ -26,8 +27,9 @@ describe('docker-compose.yml', () => {
   it('gives each service a configuration that loads', () => {
     for (const [name, service] of ours) {
       const env = service.environment ?? {}
-      const unknown = Object.keys(env).filter((k) => !(k in ConfigSchema.properties))
-      assert.deepEqual(unknown, [], `${name}: variables batchdl does not read`)
+      const runtime: readonly string[] = RUNTIME_VARIABLES
+      const unknown = Object.keys(env).filter((k) => !(k in ConfigSchema.properties) && !runtime.includes(k))
+      assert.deepEqual(unknown, [], `${name}: variables neither batchdl nor Node reads`)
       // Compose fills ${VAR:?message} from the shell; any value stands in for it here.
       const filled = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v).replace(/\$\{[^}]*\}/g, 'secret')]))
       assert.equal(loadConfig(filled).ROLE, env.ROLE)
@@ -42,5 +44,13 @@ describe('docker-compose.yml', () => {
     assert.ok(flags.length > 0)
     const { stdout } = await promisify(execFile)(process.execPath, [...flags, '-p', '1 + 1'])
     assert.equal(stdout.trim(), '2')
+  })
+
+  it('gives the worker a thread pool size libuv accepts (1 to 1024), which the bench uses too', () => {
+    const size = compose.services.worker?.environment?.UV_THREADPOOL_SIZE
+    assert.match(String(size), /^\d+$/)
+    assert.ok(Number(size) >= 1 && Number(size) <= 1024)
+    const bench = workerRuntime()
+    assert.deepEqual(bench, { nodeArgs: compose.services.worker!.command!.slice(1, -1), env: { UV_THREADPOOL_SIZE: String(size) } })
   })
 })

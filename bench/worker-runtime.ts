@@ -1,0 +1,32 @@
+// The bench runs its worker the way docker-compose.yml runs one: the same node
+// flags and the same runtime variables (those Node and libuv read, not batchdl's
+// configuration, which the bench sets itself). Read from the file so the two
+// cannot drift apart.
+import { readFileSync } from 'node:fs'
+import { parse } from 'yaml'
+
+interface ComposeService {
+  command?: string[]
+  environment?: Record<string, string | number>
+}
+
+/** Variables of the runtime rather than of batchdl, which docker-compose may set. */
+export const RUNTIME_VARIABLES = ['UV_THREADPOOL_SIZE'] as const
+
+export interface WorkerRuntime {
+  nodeArgs: string[]
+  env: Record<string, string>
+}
+
+export function workerRuntime(composeFile = 'docker-compose.yml'): WorkerRuntime {
+  const compose = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, ComposeService> }
+  const worker = compose.services.worker
+  if (!worker?.command) throw new Error(`${composeFile}: the worker service has no command`)
+  const env: Record<string, string> = {}
+  for (const name of RUNTIME_VARIABLES) {
+    const value = worker.environment?.[name]
+    if (value !== undefined) env[name] = String(value)
+  }
+  // ["node", ...flags, "dist/src/main.js"]
+  return { nodeArgs: worker.command.slice(1, -1), env }
+}
