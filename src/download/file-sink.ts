@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises'
 
-const BATCH_BYTES = 256 * 1024
+export const BATCH_BYTES = 256 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
 const FLUSH_INTERVAL_MS = 500
 
@@ -64,7 +64,7 @@ export class FileSink {
     this.batch = []
     this.batchBytes = 0
     this.lastFlush = Date.now()
-    const write = this.fh.writev(buffers).then(
+    const write = this.writeAll(buffers).then(
       () => {
         if (this.inflight === write) this.inflight = null
       },
@@ -75,4 +75,21 @@ export class FileSink {
     )
     this.inflight = write
   }
+
+  /**
+   * A write may land fewer bytes than given: a filling disk does that before
+   * it answers ENOSPC. The rest is written again, so that the error comes,
+   * rather than a file silently short of bytes that were counted as received.
+   */
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    const { bytesWritten } = await this.fh.writev(buffers)
+    let rest = bytesWritten < total(buffers) ? Buffer.concat(buffers).subarray(bytesWritten) : null
+    while (rest && rest.length > 0) {
+      const { bytesWritten: n } = await this.fh.write(rest)
+      if (n === 0) throw new Error('the disk took no bytes')
+      rest = rest.subarray(n)
+    }
+  }
 }
+
+const total = (buffers: Buffer[]) => buffers.reduce((sum, b) => sum + b.length, 0)

@@ -1,0 +1,102 @@
+// FileSink against the real filesystem: bytes land in order whatever the
+// chunk sizes, a slow body reaches the disk before its end, and open and
+// write errors surface instead of vanishing.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
+import { after, before, describe, it } from 'node:test'
+import { BATCH_BYTES, FileSink } from '../src/download/file-sink.js'
+
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'batchdl-sink-'))
+})
+after(() => rm(dir, { recursive: true, force: true }))
+
+/** Pushes the data in the given chunk sizes, waiting whenever the sink asks to. */
+async function pushAll(sink: FileSink, data: Buffer, sizes: number[]): Promise<void> {
+  for (let at = 0, i = 0; at < data.length; i++) {
+    const n = Math.min(sizes[i % sizes.length]!, data.length - at)
+    await sink.push(data.subarray(at, at + n))
+    at += n
+  }
+}
+
+describe('FileSink', () => {
+  it('lands every byte in order, for chunks smaller than, straddling and larger than a batch', async () => {
+    const data = randomBytes(3 * BATCH_BYTES + 12_345)
+    for (const sizes of [[1], [65_536], [100_000, 7, BATCH_BYTES - 1], [BATCH_BYTES], [2 * BATCH_BYTES + 3]]) {
+      const path = join(dir, `order-${sizes.join('-')}`)
+      const sink = await FileSink.open(path, false)
+      // One byte at a time over 800 KiB is slow; a prefix shows the same.
+      const body = sizes[0] === 1 ? data.subarray(0, 70_000) : data
+      await pushAll(sink, body, sizes)
+      await sink.close()
+      assert.ok((await readFile(path)).equals(body), `chunks of ${sizes.join(', ')}`)
+    }
+  })
+
+  it('appends to a partial file when asked to, else truncates it', async () => {
+    const path = join(dir, 'partial')
+    await writeFile(path, 'head-')
+    const appending = await FileSink.open(path, true)
+    await appending.push(Buffer.from('tail'))
+    await appending.close()
+    assert.equal(await readFile(path, 'utf8'), 'head-tail')
+    const truncating = await FileSink.open(path, false)
+    await truncating.push(Buffer.from('new'))
+    await truncating.close()
+    assert.equal(await readFile(path, 'utf8'), 'new')
+  })
+
+  it('writes a slow body to disk before its end, for a successor to resume', async () => {
+    const path = join(dir, 'slow')
+    const sink = await FileSink.open(path, false)
+    await sink.push(Buffer.from('first'))
+    await sleep(600)
+    // The first push after 500 ms starts a write of everything so far.
+    await sink.push(Buffer.from('-second'))
+    let onDisk = ''
+    for (let i = 0; i < 100 && onDisk === ''; i++) {
+      await sleep(10)
+      onDisk = await readFile(path, 'utf8')
+    }
+    assert.equal(onDisk, 'first-second')
+    await sink.close()
+  })
+
+  it('refuses to open a file in a missing folder', async () => {
+    await assert.rejects(FileSink.open(join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
+  })
+
+  it('reports a failed write (a full disk) to the next push or to close', async () => {
+    const sink = await FileSink.open('/dev/full', false)
+    let failed: unknown = null
+    try {
+      await pushAll(sink, randomBytes(4 * BATCH_BYTES), [65_536])
+    } catch (err) {
+      failed = err
+    }
+    const closed = await sink.close().then(() => null, (err: unknown) => err)
+    assert.equal(((failed ?? closed) as NodeJS.ErrnoException | null)?.code, 'ENOSPC')
+  })
+
+  it('does not take a short write (a filling disk) for a whole one: the rest is written, and the error comes', async () => {
+    // A file size limit makes write() land part of the bytes, then fail with
+    // EFBIG, as a filling disk does with ENOSPC. 150 KiB is one write, at close.
+    const path = join(dir, 'short')
+    const script = `
+      import { FileSink } from './src/download/file-sink.ts'
+      const sink = await FileSink.open(${JSON.stringify(path)}, false)
+      sink.push(Buffer.alloc(150 * 1024, 1))
+      await sink.close().then(() => console.log('closed'), (err) => console.log(err.code))`
+    const { stdout } = await promisify(execFile)('prlimit', ['--fsize=100000', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script])
+    assert.equal(stdout.trim(), 'EFBIG')
+    assert.equal((await readFile(path)).length, 100_000)
+  })
+})
