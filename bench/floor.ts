@@ -1,5 +1,5 @@
-// The node floor, in a process of its own started with the worker's node
-// flags: undici receiving the job's files with the given parallelism and
+// The node floor, in a process of its own run as the worker is (node flags,
+// thread pool size): undici receiving the job's files with the given parallelism and
 // throwing the bytes away (no disk, no Redis). Reads {urls, parallel} as JSON
 // on stdin, prints {wallS, cpuS} as JSON.
 import { text } from 'node:stream/consumers'
@@ -9,9 +9,9 @@ const { urls, parallel } = JSON.parse(await text(process.stdin)) as { urls: stri
 const agent = new Agent({ pipelining: 1 })
 const receive = (url: string) =>
   new Promise<void>((resolve, reject) => {
-    const { origin, pathname } = new URL(url)
+    const { origin, pathname, search } = new URL(url)
     agent.dispatch(
-      { origin, path: pathname, method: 'GET' },
+      { origin, path: pathname + search, method: 'GET' },
       {
         onConnect: () => {},
         onHeaders: (status) => {

@@ -189,7 +189,7 @@ try {
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
-      if (w.source === 'nginx') floor.push(await runUndiciFloor(job, PARALLEL, WORKER))
+      floor.push(await runUndiciFloor(job, PARALLEL, WORKER))
     }
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
@@ -197,10 +197,10 @@ try {
     const totalMB = (w.files * w.size) / 1e6
     const wall = (t: string) => median(results[t]!.map((m) => m.wallS))
     const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
+    const rate = (t: number) => `${(w.unit === 'MB/s' ? totalMB / t : w.files / t).toFixed(0)} ${w.unit}`
     for (const tool of tools) {
       const rs = results[tool]!
       const t = wall(tool)
-      const rate = w.unit === 'MB/s' ? totalMB / t : w.files / t
       const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
       const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
       const overFloor = tool === 'batchdl' && floorS ? `, ${(t / floorS).toFixed(2)}x node floor` : ''
@@ -208,7 +208,7 @@ try {
         w.name,
         tool,
         t.toFixed(2),
-        `${rate.toFixed(0)} ${w.unit}`,
+        rate(t),
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
         tool === 'batchdl' ? redisPerFile : '',
@@ -216,7 +216,8 @@ try {
       ])
     }
     if (floorS) {
-      rows.push([w.name, 'node floor', floorS.toFixed(2), `${(totalMB / floorS).toFixed(0)} MB/s`, median(floor.map((m) => m.cpuS)).toFixed(2), '', '', 'undici receiving the same files, bytes discarded'])
+      const ideal = w.idealS ? `, ${(floorS / w.idealS).toFixed(2)}x ideal` : ''
+      rows.push([w.name, 'node floor', floorS.toFixed(2), rate(floorS), median(floor.map((m) => m.cpuS)).toFixed(2), '', '', `undici alone, bytes discarded${ideal}`])
     }
   }
 
@@ -235,7 +236,7 @@ const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RS
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
-console.log(`node floor (bulk, big): undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
+console.log(`node floor: undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
