@@ -5,9 +5,14 @@
 import { readFileSync } from 'node:fs'
 import { parse } from 'yaml'
 
-interface ComposeService {
+export interface ComposeService {
+  build?: string
   command?: string[]
   environment?: Record<string, string | number>
+}
+
+export function readCompose(composeFile = 'docker-compose.yml'): { services: Record<string, ComposeService> } {
+  return parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, ComposeService> }
 }
 
 /** Variables of the runtime rather than of batchdl, which docker-compose may set. */
@@ -19,8 +24,7 @@ export interface WorkerRuntime {
 }
 
 export function workerRuntime(composeFile = 'docker-compose.yml'): WorkerRuntime {
-  const compose = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, ComposeService> }
-  const worker = compose.services.worker
+  const worker = readCompose(composeFile).services.worker
   if (!worker?.command) throw new Error(`${composeFile}: the worker service has no command`)
   const env: Record<string, string> = {}
   for (const name of RUNTIME_VARIABLES) {

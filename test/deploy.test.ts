@@ -3,20 +3,12 @@
 // valid configuration, and the worker's node flags are ones Node accepts.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
-import { parse } from 'yaml'
 import { ConfigSchema, loadConfig } from '../src/config.js'
-import { RUNTIME_VARIABLES, workerRuntime } from '../bench/worker-runtime.js'
+import { readCompose, RUNTIME_VARIABLES, workerRuntime } from '../bench/worker-runtime.js'
 
-interface ComposeService {
-  build?: string
-  command?: string[]
-  environment?: Record<string, string>
-}
-
-const compose = parse(await readFile('docker-compose.yml', 'utf8')) as { services: Record<string, ComposeService> }
+const compose = readCompose()
 const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')
 
 describe('docker-compose.yml', () => {
