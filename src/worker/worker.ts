@@ -16,6 +16,20 @@ import { Semaphore } from './semaphore.js'
 const CANCEL_POLL_MS = 1000
 const SHUTDOWN = 'shutdown'
 
+/**
+ * A worker going idle collects what its tasks left in the old generation,
+ * when node runs it with --expose-gc (docker-compose.yml does). Otherwise
+ * that garbage stays: nothing allocates any more to reach the limit that
+ * starts a full GC. After a batch of 2,000 small files it held the worker
+ * at 160-190 MB of RSS, which the next task, however large its files,
+ * started from; collected, the worker is back at 100-120 MB. One full GC
+ * of a heap of a few tens of MB, once per idle spell.
+ */
+function releaseMemory(): void {
+  const gc = (globalThis as { gc?: () => void }).gc
+  gc?.()
+}
+
 export interface TaskWorker {
   close(): Promise<void>
 }
@@ -63,6 +77,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
       throw err
     } finally {
       running.delete(job.data.taskId)
+      if (running.size === 0) releaseMemory()
     }
   }
   const worker = new Worker<TaskJob>(TASK_QUEUE, processor, {

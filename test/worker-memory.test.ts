@@ -1,0 +1,48 @@
+// A worker run as docker-compose.yml runs it collects its garbage when it
+// goes idle: V8's trace shows the full GC that worker.ts asks for.
+import assert from 'node:assert/strict'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { after, before, describe, it } from 'node:test'
+import { workerRuntime } from '../bench/worker-runtime.js'
+import { startOrigin, type Origin } from './helpers/origin.js'
+import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from './helpers/service.js'
+
+/** What --trace-gc prints for a collection that gc() asked for. */
+const REQUESTED_GC = /Mark-Compact .* testing; GC in old space requested/
+
+describe('worker memory', () => {
+  let env: Record<string, string>
+  let origin: Origin
+  let worker: ChildService
+
+  before(async () => {
+    origin = await startOrigin()
+    env = await testEnv('wmemory', { PORT: '0' })
+    const runtime = workerRuntime()
+    worker = await spawnService({ ...env, ...runtime.env, ROLE: 'all' }, { nodeArgs: [...runtime.nodeArgs, '--trace-gc'] })
+  })
+  after(async () => {
+    await worker.stop()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('runs a full GC once the last task of the worker has ended, and not before', async () => {
+    assert.equal(worker.logs.filter((l) => REQUESTED_GC.test(l)).length, 0)
+    const files = Array.from({ length: 20 }, (_, i) => ({ fn: `f${i}.bin`, url: origin.url(`f${i}.bin`, { size: 4096 }) }))
+    const res = await fetch(`${worker.address}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_id: 'idle-gc', task_info: files }),
+    })
+    assert.equal(res.status, 202)
+    const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_idle-gc`, 20_000)
+    assert.equal(replies.at(-1), 'end')
+    let requested = 0
+    for (let i = 0; i < 100 && requested === 0; i++) {
+      await sleep(50)
+      requested = worker.logs.filter((l) => REQUESTED_GC.test(l)).length
+    }
+    assert.equal(requested, 1)
+  })
+})
