@@ -1,7 +1,7 @@
 // The node floor, in a process of its own run as the worker is (node flags,
-// thread pool size): undici receiving the job's files with the given parallelism and
-// throwing the bytes away (no disk, no Redis). Reads {urls, parallel} as JSON
-// on stdin, prints {wallS, cpuS} as JSON.
+// thread pool size): undici receiving the job's files with the given
+// parallelism and throwing the bytes away (no disk, no Redis). Reads
+// {urls, parallel} as JSON on stdin, prints {wallS, cpuS} as JSON.
 import { text } from 'node:stream/consumers'
 import { Agent } from 'undici'
 

@@ -11,8 +11,12 @@ export interface ComposeService {
   environment?: Record<string, string | number>
 }
 
-export function readCompose(composeFile = 'docker-compose.yml'): { services: Record<string, ComposeService> } {
-  return parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, ComposeService> }
+export interface Compose {
+  services: Record<string, ComposeService>
+}
+
+export function readCompose(composeFile = 'docker-compose.yml'): Compose {
+  return parse(readFileSync(composeFile, 'utf8')) as Compose
 }
 
 /** Variables of the runtime rather than of batchdl, which docker-compose may set. */

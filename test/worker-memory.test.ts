@@ -14,6 +14,7 @@ describe('worker memory', () => {
   let env: Record<string, string>
   let origin: Origin
   let worker: ChildService
+  const requestedGcs = () => worker.logs.filter((l) => REQUESTED_GC.test(l)).length
 
   before(async () => {
     origin = await startOrigin()
@@ -28,7 +29,7 @@ describe('worker memory', () => {
   })
 
   it('runs a full GC once the last task of the worker has ended, and not before', async () => {
-    assert.equal(worker.logs.filter((l) => REQUESTED_GC.test(l)).length, 0)
+    assert.equal(requestedGcs(), 0)
     const files = Array.from({ length: 20 }, (_, i) => ({ fn: `f${i}.bin`, url: origin.url(`f${i}.bin`, { size: 4096 }) }))
     const res = await fetch(`${worker.address}/tasks`, {
       method: 'POST',
@@ -38,11 +39,7 @@ describe('worker memory', () => {
     assert.equal(res.status, 202)
     const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_idle-gc`, 20_000)
     assert.equal(replies.at(-1), 'end')
-    let requested = 0
-    for (let i = 0; i < 100 && requested === 0; i++) {
-      await sleep(50)
-      requested = worker.logs.filter((l) => REQUESTED_GC.test(l)).length
-    }
-    assert.equal(requested, 1)
+    for (let i = 0; i < 100 && requestedGcs() === 0; i++) await sleep(50)
+    assert.equal(requestedGcs(), 1)
   })
 })
