@@ -124,14 +124,14 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   if (status === 206 && partial) {
     const range = contentRange(res.headers['content-range'])
     if (!range || range.start !== partial.offset || range.total !== partial.meta.size) {
-      res.body.destroy()
+      discard(res.body)
       throw new DownloadError('range_mismatch', true, 'the server resumed at another offset or size', status).notResumable()
     }
     offset = partial.offset
     size = range.total
   } else {
     if (status === 206) {
-      res.body.destroy()
+      discard(res.body)
       throw new DownloadError('range_mismatch', true, 'partial content to a request for the whole file', status).notResumable()
     }
     size = contentLength(res.headers['content-length'])
@@ -140,7 +140,7 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
     else if (partial) await savePartialMeta(req.tmp, null)
   }
   if (size !== null && size > policy.maxBytes) {
-    res.body.destroy()
+    discard(res.body)
     throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, status)
   }
 
@@ -197,6 +197,12 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   await rename(req.tmp, req.dest)
   if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
   return { bytes, size, status }
+}
+
+/** Drops a body that will not be read: the abort error it then emits is expected, not news. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {})
+  body.destroy()
 }
 
 async function hashFile(path: string, hash: Hash): Promise<void> {

@@ -12,6 +12,7 @@
 //   /r/<n>/f/...  answer through n redirects
 //   /to?url=U     redirect to any URL
 //   norange=1     ignore Range headers
+//   badrange=1    answer 206 with the whole file, whatever was asked
 //   etag=X        strong validator (default derived from name and size)
 //   versions=1    every request serves a new version: other bytes, other ETag
 // "The first K times" is counted per path and query, so every test gets its own
@@ -128,6 +129,11 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       start = Number(range[1])
       status = 206
       headers['content-range'] = `bytes ${start}-${size - 1}/${size}`
+    }
+    if (q('badrange')) {
+      start = 0
+      status = 206
+      headers['content-range'] = `bytes 0-${size - 1}/${size}`
     }
     headers['content-length'] = size - start
     res.writeHead(status, headers)
