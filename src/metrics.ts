@@ -22,10 +22,10 @@ export function createMetrics() {
     }),
     bytes: new Counter({ name: 'batchdl_downloaded_bytes_total', help: 'Bytes of the files saved', registers }),
     retries: new Counter({ name: 'batchdl_download_retries_total', help: 'Download attempts after the first', registers }),
-    activeDownloads: new Gauge({ name: 'batchdl_active_downloads', help: 'Downloads in progress in this process', registers }),
+    activeDownloads: new Gauge({ name: 'batchdl_active_downloads', help: 'Downloads holding a connection in this process', registers }),
     fileSeconds: new Histogram({
       name: 'batchdl_file_duration_seconds',
-      help: 'Time from the first attempt to the end of a file',
+      help: 'Time from taking a file up (the wait for a connection included) to its end',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),

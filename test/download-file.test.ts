@@ -1,14 +1,17 @@
-// downloadFile against the real test origin and the real filesystem.
+// downloadFile against the real test origin and the real filesystem: how an
+// attempt uses its connection slot. The slot is held from the request until
+// the body is in, and not while the file is renamed or a retry waits.
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Agent, Dispatcher } from 'undici'
 import { createDownloadAgent } from '../src/download/dispatcher.js'
-import { downloadFile, type DownloadPolicy } from '../src/download/download-file.js'
+import { downloadFile, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
 
 const policy: DownloadPolicy = {
   maxAttempts: 3,
@@ -19,7 +22,20 @@ const policy: DownloadPolicy = {
   minSpeedWindowMs: 10_000,
 }
 
-describe('downloadFile', () => {
+/** A connection slot that logs what happens to it; `onRelease` runs as the slot is given back. */
+function slot(onRelease: () => void = () => {}) {
+  const log: { event: 'acquire' | 'release'; at: number }[] = []
+  const acquireConnection = async () => {
+    log.push({ event: 'acquire', at: performance.now() })
+    return () => {
+      log.push({ event: 'release', at: performance.now() })
+      onRelease()
+    }
+  }
+  return { log, acquireConnection }
+}
+
+describe('downloadFile and its connection slot', () => {
   let origin: Origin
   let agent: Agent
   let dispatcher: Dispatcher
@@ -40,19 +56,65 @@ describe('downloadFile', () => {
     await rm(dir, { recursive: true, force: true })
   })
 
-  const request = (name: string, params: Record<string, string | number>) => ({
+  const request = (name: string, params: Record<string, string | number>, acquireConnection: DownloadRequest['acquireConnection']) => ({
     url: origin.url(name, params),
     dest: join(dir, name),
     tmp: join(dir, `${name}.part`),
     signal: new AbortController().signal,
     progress: { attempt: 0, bytes: 0 },
     mayHavePartial: false,
+    acquireConnection,
+  })
+
+  it('gives the slot back once the body is in, before the file is renamed into place', async () => {
+    const size = 300 * 1024
+    let atRelease: { bytes: number; renamed: boolean } | null = null
+    const req = request('early.bin', { size }, slot(() => {
+      atRelease = { bytes: req.progress.bytes, renamed: existsSync(req.dest) }
+    }).acquireConnection)
+    const outcome = await downloadFile(dispatcher, policy, req)
+    assert.equal(outcome.state, 'done')
+    assert.deepEqual(atRelease, { bytes: size, renamed: false })
+    assert.deepEqual(await readFile(req.dest), fileBytes('early.bin', size))
+  })
+
+  it('holds no slot while a retry waits, and takes one per attempt', async () => {
+    const { log, acquireConnection } = slot()
+    const req = request('retry.bin', { size: 2048, fail: 503, times: 1 }, acquireConnection)
+    const outcome = await downloadFile(dispatcher, policy, req)
+    assert.equal(outcome.state, 'done')
+    assert.equal(outcome.attempts, 2)
+    assert.deepEqual(log.map((e) => e.event), ['acquire', 'release', 'acquire', 'release'])
+    // The backoff (100 to 200 ms here) passed between the first release and the second acquire.
+    assert.ok(log[2]!.at - log[1]!.at >= 90, `the retry took its slot ${log[2]!.at - log[1]!.at} ms after the first attempt gave it back`)
+  })
+
+  it('fails cleanly when the file cannot be created while the request is out, and gives the slot back', async () => {
+    const { log, acquireConnection } = slot()
+    const req = { ...request('nodir.bin', { size: 2048, delay: 50 }, acquireConnection), tmp: join(dir, 'missing', 'nodir.bin.part') }
+    const outcome = await downloadFile(dispatcher, policy, req)
+    assert.equal(outcome.state, 'failed')
+    assert.equal(outcome.error, 'disk_error')
+    assert.deepEqual(log.map((e) => e.event), ['acquire', 'release'])
+    // The connection is not left holding the unread body: the next file on it goes through.
+    const next = await downloadFile(dispatcher, policy, request('after-nodir.bin', { size: 2048 }, slot().acquireConnection))
+    assert.equal(next.state, 'done')
+  })
+
+  it('leaves no file behind when the server answers an error, though the file was created during the request', async () => {
+    const req = request('gone.bin', { status: 404, delay: 20 }, slot().acquireConnection)
+    const outcome = await downloadFile(dispatcher, policy, req)
+    assert.equal(outcome.state, 'failed')
+    assert.equal(outcome.httpStatus, 404)
+    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('gone.bin')), [])
   })
 
   it('fails a 206 to a request for the whole file as range_mismatch, dropping the body it will not read', async () => {
-    const outcome = await downloadFile(dispatcher, policy, request('badrange.bin', { size: 2048, badrange: 1 }))
+    const { log, acquireConnection } = slot()
+    const outcome = await downloadFile(dispatcher, policy, request('badrange.bin', { size: 2048, badrange: 1 }, acquireConnection))
     assert.equal(outcome.state, 'failed')
     assert.equal(outcome.error, 'range_mismatch')
     assert.equal(outcome.attempts, policy.maxAttempts)
+    assert.equal(log.filter((e) => e.event === 'release').length, policy.maxAttempts)
   })
 })

@@ -85,6 +85,19 @@ describe('event stream', () => {
     await readReplies(`${env.LEGACY_REPLY_PREFIX}_bytes`)
   })
 
+  it('reports as downloading only the files that have a connection, not those waiting for one', async () => {
+    // 4 connections: files 5 to 8 are already in hand, waiting for one.
+    await submit('inhand', 12, { size: 200_000, rate: 250_000 })
+    let most = 0
+    for (const until = Date.now() + 1200; Date.now() < until; ) {
+      const s = (await (await fetch(`${base}/tasks/inhand`)).json()) as { files: { state: string }[] }
+      most = Math.max(most, s.files.filter((f) => f.state === 'downloading').length)
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    assert.equal(most, 4)
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_inhand`)
+  })
+
   it('sends heartbeats while nothing happens', async () => {
     const { events_url } = await submit('beat', 1, { size: 2000, delay: 1500 })
     const res = await fetch(base + events_url)

@@ -25,7 +25,7 @@ export interface DownloadPolicy {
 
 /** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
 export interface DownloadProgress {
-  /** the attempt under way */
+  /** the attempt under way; 0 until the first one has a connection */
   attempt: number
   /** bytes of the file received so far */
   bytes: number
@@ -42,6 +42,8 @@ export interface DownloadRequest {
   progress: DownloadProgress
   /** an earlier run of the task started this file: a partial file may wait on disk */
   mayHavePartial: boolean
+  /** waits for a connection slot (rejects on abort); the function it gives frees the slot */
+  acquireConnection: () => Promise<() => void>
 }
 
 /**
@@ -57,8 +59,7 @@ export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolic
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
-      req.progress.attempt = attempt
-      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req, req.mayHavePartial || attempt > 1)
+      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req, attempt)
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {
       if (req.signal.aborted) {
@@ -98,16 +99,71 @@ export function backoff(policy: Pick<DownloadPolicy, 'baseDelayMs' | 'maxDelayMs
   return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0))
 }
 
-async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest, mayResume: boolean) {
-  const partial = mayResume ? await loadPartial(req.tmp) : null
-  const headers: Record<string, string> = {}
-  if (partial) {
-    headers.range = `bytes=${partial.offset}-`
-    // The server sends the rest only if the file is still the same version;
-    // otherwise the whole file, and we start over: never two versions spliced.
-    headers['if-range'] = partial.meta.validator
+/**
+ * One attempt holds a connection slot only while it talks to the server: the
+ * file is created while the request waits for its first byte, and the last
+ * write, the close and the rename run after the slot went to the next file.
+ */
+async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest, attempt: number) {
+  const partial = req.mayHavePartial || attempt > 1 ? await loadPartial(req.tmp) : null
+  const release = await req.acquireConnection()
+  req.progress.attempt = attempt
+  // A partial file is opened to append to, in case the server resumes it.
+  const opening = FileSink.open(req.tmp, partial !== null)
+  opening.catch(() => {}) // its failure is met below, once the request settles
+  let res: Dispatcher.ResponseData | undefined
+  let sink: FileSink | undefined
+  let received: Received
+  try {
+    res = await request(req.url, { dispatcher, signal: req.signal, headers: resumeHeaders(partial) })
+    sink = await opening
+    received = await receive(policy, req, res, partial, sink)
+  } catch (err) {
+    if (res) discard(res.body)
+    sink ??= await opening.catch(() => undefined)
+    // What was received stays on disk for the next attempt to resume.
+    await sink?.close().catch(() => {})
+    throw err
+  } finally {
+    release()
   }
-  const res = await request(req.url, { dispatcher, signal: req.signal, headers })
+  await sink.close()
+  const { bytes, size, status, hash } = received
+  if (size !== null && bytes !== size) {
+    throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, status).notResumable()
+  }
+  if (hash && hash.digest('hex') !== req.sha256) {
+    throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
+  }
+  await rename(req.tmp, req.dest)
+  if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
+  return { bytes, size, status }
+}
+
+/** Drops a body that will not be read: the abort error it then emits is expected, not news. */
+function discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {})
+  body.destroy()
+}
+
+type Resumable = Awaited<ReturnType<typeof loadPartial>>
+
+interface Received {
+  bytes: number
+  size: number | null
+  status: number
+  hash: Hash | null
+}
+
+function resumeHeaders(partial: Resumable): Record<string, string> {
+  if (!partial) return {}
+  // The server sends the rest only if the file is still the same version;
+  // otherwise the whole file, and we start over: never two versions spliced.
+  return { range: `bytes=${partial.offset}-`, 'if-range': partial.meta.validator }
+}
+
+/** Checks the response and streams its body into the sink. */
+async function receive(policy: DownloadPolicy, req: DownloadRequest, res: Dispatcher.ResponseData, partial: Resumable, sink: FileSink): Promise<Received> {
   const status = res.statusCode
   if (status >= 300 && status < 400 && res.headers.location) {
     // The redirect interceptor hands back the redirect it would not follow.
@@ -124,23 +180,21 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   if (status === 206 && partial) {
     const range = contentRange(res.headers['content-range'])
     if (!range || range.start !== partial.offset || range.total !== partial.meta.size) {
-      discard(res.body)
       throw new DownloadError('range_mismatch', true, 'the server resumed at another offset or size', status).notResumable()
     }
     offset = partial.offset
     size = range.total
   } else {
     if (status === 206) {
-      discard(res.body)
       throw new DownloadError('range_mismatch', true, 'partial content to a request for the whole file', status).notResumable()
     }
+    if (partial) await sink.truncate() // the whole file came instead of the rest
     size = contentLength(res.headers['content-length'])
     const validator = validatorOf(res.headers)
     if (validator && size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, { validator, size } satisfies PartialMeta)
     else if (partial) await savePartialMeta(req.tmp, null)
   }
   if (size !== null && size > policy.maxBytes) {
-    discard(res.body)
     throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, status)
   }
 
@@ -150,59 +204,36 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   req.progress.bytes = bytes
   let windowStart = Date.now()
   let windowBytes = 0
-  const sink = await FileSink.open(req.tmp, offset > 0)
   const body = res.body
-  try {
-    // Events rather than an async iterator: one chunk costs a function call,
-    // and a full batch pauses the socket until the disk catches up.
-    body.on('data', (chunk: Buffer) => {
-      try {
-        bytes += chunk.length
-        windowBytes += chunk.length
-        if (bytes > policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', status)
-        const now = Date.now()
-        if (now - windowStart >= policy.minSpeedWindowMs) {
-          if ((windowBytes * 1000) / (now - windowStart) < policy.minSpeedBytes) {
-            throw new DownloadError('too_slow', true, `under ${policy.minSpeedBytes} bytes/s for ${policy.minSpeedWindowMs} ms`, status)
-          }
-          windowStart = now
-          windowBytes = 0
+  // Events rather than an async iterator: one chunk costs a function call,
+  // and a full batch pauses the socket until the disk catches up.
+  body.on('data', (chunk: Buffer) => {
+    try {
+      bytes += chunk.length
+      windowBytes += chunk.length
+      if (bytes > policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', status)
+      const now = Date.now()
+      if (now - windowStart >= policy.minSpeedWindowMs) {
+        if ((windowBytes * 1000) / (now - windowStart) < policy.minSpeedBytes) {
+          throw new DownloadError('too_slow', true, `under ${policy.minSpeedBytes} bytes/s for ${policy.minSpeedWindowMs} ms`, status)
         }
-        req.progress.bytes = bytes
-        hash?.update(chunk)
-        const wait = sink.push(chunk)
-        if (wait) {
-          body.pause()
-          wait.then(() => body.resume(), (err: unknown) => body.destroy(err as Error))
-        }
-      } catch (err) {
-        body.destroy(err as Error)
+        windowStart = now
+        windowBytes = 0
       }
-    })
-    // Also settles for a body that failed before anyone listened.
-    await finished(body)
-  } catch (err) {
-    body.destroy()
-    // What was received stays on disk for the next attempt to resume.
-    await sink.close().catch(() => {})
-    throw err
-  }
-  await sink.close()
-  if (size !== null && bytes !== size) {
-    throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, status).notResumable()
-  }
-  if (hash && hash.digest('hex') !== req.sha256) {
-    throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
-  }
-  await rename(req.tmp, req.dest)
-  if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
-  return { bytes, size, status }
-}
-
-/** Drops a body that will not be read: the abort error it then emits is expected, not news. */
-function discard(body: Dispatcher.ResponseData['body']): void {
-  body.on('error', () => {})
-  body.destroy()
+      req.progress.bytes = bytes
+      hash?.update(chunk)
+      const wait = sink.push(chunk)
+      if (wait) {
+        body.pause()
+        wait.then(() => body.resume(), (err: unknown) => body.destroy(err as Error))
+      }
+    } catch (err) {
+      body.destroy(err as Error)
+    }
+  })
+  // Also settles for a body that failed before anyone listened.
+  await finished(body)
+  return { bytes, size, status, hash }
 }
 
 async function hashFile(path: string, hash: Hash): Promise<void> {

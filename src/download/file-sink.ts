@@ -45,6 +45,11 @@ export class FileSink {
     })
   }
 
+  /** Empties the file, which was opened to append to: before any push. */
+  async truncate(): Promise<void> {
+    await this.fh.truncate(0)
+  }
+
   /** Writes what is left and closes; after a failed write, closes and rethrows. */
   async close(): Promise<void> {
     try {

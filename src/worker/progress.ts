@@ -1,7 +1,7 @@
 import type { DownloadProgress } from '../download/download-file.js'
 import type { Logger } from '../logger.js'
 import type { Totals } from '../tasks/schemas.js'
-import type { TaskStore } from '../tasks/store.js'
+import type { RunningFile, TaskStore } from '../tasks/store.js'
 
 export const PROGRESS_INTERVAL_MS = 250
 
@@ -59,7 +59,9 @@ export class TaskProgress {
 
   private async flush(): Promise<void> {
     const totals = this.totals()
-    const running = [...this.active].map(([index, c]) => ({ index, bytes: c.bytes, attempt: c.attempt }))
+    const running: RunningFile[] = []
+    // A file still waiting for a connection is not downloading yet.
+    for (const [index, c] of this.active) if (c.attempt > 0) running.push({ index, bytes: c.bytes, attempt: c.attempt })
     // Written when bytes moved or an attempt began.
     const state = `${totals.bytes_done} ${running.map((f) => `${f.index}:${f.attempt}`).join(',')}`
     if (this.writing || state === this.lastWritten) return

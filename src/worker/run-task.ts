@@ -1,6 +1,6 @@
 // One task on one worker: every file not yet finished is downloaded, with at
-// most MAX_CONNECTIONS_PER_TASK at once and MAX_CONCURRENT_DOWNLOADS in the
-// whole process; files finished by an earlier (dead) worker are skipped.
+// most MAX_CONNECTIONS_PER_TASK connections at once and MAX_CONCURRENT_DOWNLOADS
+// in the whole process; files finished by an earlier (dead) worker are skipped.
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Dispatcher } from 'undici'
@@ -10,10 +10,18 @@ import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
 import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { TaskProgress } from './progress.js'
-import { forEachLimited, type Semaphore } from './semaphore.js'
+import { acquireEach, forEachLimited, Semaphore } from './semaphore.js'
 
 /** Abort reasons: only a cancel ends the task; any other abort leaves it for a resume. */
 export const CANCELLED = 'cancelled'
+
+/**
+ * Files a task has in hand per connection: a file frees its connection once
+ * the body is in, and its last write, rename and bookkeeping overlap the next
+ * file's request. The bound keeps those (an open file each) from piling up
+ * behind a slow disk.
+ */
+const FILES_PER_CONNECTION = 2
 
 export interface TaskRunnerDeps {
   store: TaskStore
@@ -57,8 +65,18 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
   const endTimer = deps.metrics.taskSeconds.startTimer()
   try {
-    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, signal, log }
-    await forEachLimited(pending, deps.maxConnectionsPerTask, signal, (index) => runFile(run, index))
+    const connections = new Semaphore(deps.maxConnectionsPerTask)
+    const acquireConnection = async () => {
+      const release = await acquireEach([connections, deps.downloads], signal)
+      deps.metrics.activeDownloads.inc()
+      return () => {
+        deps.metrics.activeDownloads.dec()
+        release()
+      }
+    }
+    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, signal, log, acquireConnection }
+    const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
+    await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
     progress.stop()
     endTimer()
@@ -84,39 +102,30 @@ interface TaskRun {
   progress: TaskProgress
   signal: AbortSignal
   log: Logger
+  acquireConnection: () => Promise<() => void>
 }
 
-/** One file of the task, within the process-wide download limit. */
-async function runFile({ deps, taskId, task, dir, tmpDir, progress, signal, log }: TaskRun, index: number): Promise<void> {
+/** One file of the task. */
+async function runFile(run: TaskRun, index: number): Promise<void> {
+  const { deps, taskId, task, dir, tmpDir, progress, signal, log } = run
   const file = task.spec[index]!
-  let release: () => void
-  try {
-    release = await deps.downloads.acquire(signal)
-  } catch {
-    return // aborted while waiting for a slot
-  }
   const started = performance.now()
-  deps.metrics.activeDownloads.inc()
-  try {
-    const outcome = await downloadFile(deps.dispatcher, deps.policy, {
-      url: file.url,
-      dest: join(dir, file.saved_as),
-      tmp: join(tmpDir, String(index)),
-      sha256: file.sha256,
-      signal,
-      progress: progress.track(index),
-      mayHavePartial: task.states[index] === 'downloading',
-    })
-    // An aborted file is settled by the task's end (cancel) or its resume.
-    if (signal.aborted) return
-    progress.settle(index, outcome.state, outcome.bytes)
-    if (await deps.store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
-    if (outcome.state === 'failed') {
-      log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
-    }
-  } finally {
-    deps.metrics.activeDownloads.dec()
-    release()
+  const outcome = await downloadFile(deps.dispatcher, deps.policy, {
+    url: file.url,
+    dest: join(dir, file.saved_as),
+    tmp: join(tmpDir, String(index)),
+    sha256: file.sha256,
+    signal,
+    progress: progress.track(index),
+    mayHavePartial: task.states[index] === 'downloading',
+    acquireConnection: run.acquireConnection,
+  })
+  // An aborted file is settled by the task's end (cancel) or its resume.
+  if (signal.aborted) return
+  progress.settle(index, outcome.state, outcome.bytes)
+  if (await deps.store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
+  if (outcome.state === 'failed') {
+    log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
   }
 }
 

@@ -38,6 +38,21 @@ export class Semaphore {
   }
 }
 
+/** Takes a slot of each semaphore, in order; the function returned gives them all back. */
+export async function acquireEach(semaphores: readonly Semaphore[], signal: AbortSignal): Promise<() => void> {
+  const releases: (() => void)[] = []
+  const releaseAll = () => {
+    for (const release of releases.splice(0).reverse()) release()
+  }
+  try {
+    for (const semaphore of semaphores) releases.push(await semaphore.acquire(signal))
+  } catch (err) {
+    releaseAll()
+    throw err
+  }
+  return releaseAll
+}
+
 /** Runs `work` over the items with at most `limit` at once; stops taking items once the signal aborts. */
 export async function forEachLimited<T>(
   items: readonly T[],
