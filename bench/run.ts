@@ -2,7 +2,7 @@
 // is on the reply list, every file checked by sha256), curl --parallel and
 // aria2c, alternating, several rounds, one table. Then the API under load.
 //
-//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,api --profile DIR]
+//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,api --profile DIR --dir DIR]
 //
 // Needs aria2c, nginx, wrk and GNU time: apt-get install -y aria2 nginx-light wrk time
 import { execFileSync, spawn } from 'node:child_process'
@@ -10,10 +10,10 @@ import { once } from 'node:events'
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startNginx, type Nginx } from './nginx.js'
+import { chooseVenue } from './venue.js'
 import { workerRuntime } from './worker-runtime.js'
 import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, runUndiciFloor, type Job, type Measured } from './peers.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../test/helpers/origin.js'
@@ -48,6 +48,8 @@ const { values } = parseArgs({
     only: { type: 'string', default: 'seed,bulk,small,big,api' },
     // Writes the worker's and the load-tested API's CPU profiles (open them in Chrome DevTools) into this folder.
     profile: { type: 'string' },
+    // Where every tool writes its files; tmpfs (/dev/shm) by default, see venue.ts.
+    dir: { type: 'string' },
   },
 })
 const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
@@ -103,7 +105,8 @@ async function redisCounters(redis: Redis): Promise<{ commands: number; scripts:
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 requireTools()
-const work = await mkdtemp(join(tmpdir(), 'batchdl-bench-'))
+const venue = await chooseVenue(values.dir)
+const work = await mkdtemp(join(venue.dir, 'batchdl-bench-'))
 const staticRoot = join(work, 'static')
 await mkdir(staticRoot)
 let origin: Origin | null = null
@@ -235,7 +238,7 @@ try {
 const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file', 'batchdl time ratio (lower is better)']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
-console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker)`)
+console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker); files written to ${venue.dir} (${venue.filesystem})`)
 console.log(`node floor: undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
 console.log(line(header))
