@@ -117,4 +117,18 @@ describe('downloadFile and its connection slot', () => {
     assert.equal(outcome.attempts, policy.maxAttempts)
     assert.equal(log.filter((e) => e.event === 'release').length, policy.maxAttempts)
   })
+
+  it('reads a short error body to keep the connection, and drops a long one rather than reading it all', async () => {
+    const short = await downloadFile(dispatcher, policy, request('short-error.bin', { status: 404, errorBody: 1000 }, slot().acquireConnection))
+    const long = await downloadFile(dispatcher, policy, request('long-error.bin', { status: 404, errorBody: 64 * 1024 * 1024 }, slot().acquireConnection))
+    for (const outcome of [short, long]) {
+      assert.equal(outcome.state, 'failed')
+      assert.equal(outcome.error, 'http_error')
+      assert.equal(outcome.httpStatus, 404)
+    }
+    const delivered = (name: string) => Promise.all(origin.requests.filter((r) => r.path === `/f/${name}`).map((r) => r.delivered))
+    // A 404 is not retried: one request each. The short body was read whole, the 64 MiB one cut short.
+    assert.deepEqual(await delivered('short-error.bin'), [true])
+    assert.deepEqual(await delivered('long-error.bin'), [false])
+  })
 })

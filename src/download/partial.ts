@@ -11,10 +11,22 @@ export interface PartialMeta {
   size: number
 }
 
+/**
+ * Smaller files are not worth resuming: refetching them costs less than the
+ * bookkeeping, which is most of the work for a file of a few KiB.
+ */
+export const RESUME_MIN_BYTES = 64 * 1024
+
+/** A partial file that can be resumed: the bytes on disk and the version they belong to. */
+export interface Resumable {
+  offset: number
+  meta: PartialMeta
+}
+
 const metaPath = (tmp: string) => `${tmp}.json`
 
 /** The partial file to resume, or null when there is none that can be. */
-export async function loadPartial(tmp: string): Promise<{ offset: number; meta: PartialMeta } | null> {
+export async function loadPartial(tmp: string): Promise<Resumable | null> {
   let meta: PartialMeta
   try {
     meta = JSON.parse(await readFile(metaPath(tmp), 'utf8')) as PartialMeta

@@ -4,7 +4,7 @@
 //   size=N        body length (default 1024)
 //   delay=MS      wait before the headers
 //   rate=BPS      throttle the body to about BPS bytes per second
-//   status=N      always answer N
+//   status=N      always answer N (with errorBody=B, a body of B bytes)
 //   fail=N&times=K&retryAfter=S   answer N the first K times (optionally with Retry-After)
 //   reset=B&times=K   destroy the socket after B body bytes, the first K times
 //   stall=B&times=K   send B bytes then go silent, the first K times
@@ -61,6 +61,8 @@ export interface OriginRequest {
   path: string
   range: string | undefined
   ifRange: string | undefined
+  /** settles once the exchange is over: whether the whole response was handed to the client's socket */
+  delivered: Promise<boolean>
 }
 
 export interface Origin {
@@ -80,7 +82,11 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://origin')
-    requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined })
+    const delivered = new Promise<boolean>((resolve) => {
+      res.once('finish', () => resolve(true))
+      res.once('close', () => resolve(false))
+    })
+    requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, delivered })
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
 
@@ -107,7 +113,13 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
 
     if (q('delay')) await sleep(num('delay', 0))
     if (q('status')) {
-      res.writeHead(num('status', 500)).end('status')
+      res.writeHead(num('status', 500))
+      // Written in pieces that wait for the client: a client that stops reading stops it.
+      for (let left = num('errorBody', 0); left > 0 && !res.destroyed; left -= BLOCK) {
+        const more = res.write(Buffer.alloc(Math.min(BLOCK, left), 'x'))
+        if (!more) await drainedOrClosed(res)
+      }
+      if (!res.destroyed) res.end(q('errorBody') ? undefined : 'status')
       return
     }
     if (q('fail') && firstTimes) {
@@ -187,3 +199,15 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done)
+      res.off('close', done)
+      resolve()
+    }
+    res.on('drain', done)
+    res.on('close', done)
+  })
+}
