@@ -43,7 +43,6 @@ export interface DownloadRequest {
   acquireConnection: () => Promise<() => void>
 }
 
-
 export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest): Promise<FileOutcome> {
   let last: DownloadError | null = null
   for (let attempt = 1; ; attempt++) {
