@@ -131,4 +131,11 @@ describe('downloadFile and its connection slot', () => {
     assert.deepEqual(await delivered('short-error.bin'), [true])
     assert.deepEqual(await delivered('long-error.bin'), [false])
   })
+
+  it('takes an informational 103 before the answer in its stride', async () => {
+    const req = request('hints.bin', { size: 4096, earlyHints: 1 }, slot().acquireConnection)
+    const outcome = await downloadFile(dispatcher, policy, req)
+    assert.equal(outcome.state, 'done', outcome.error ?? '')
+    assert.deepEqual(await readFile(req.dest), fileBytes('hints.bin', 4096))
+  })
 })

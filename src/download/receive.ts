@@ -114,6 +114,7 @@ export function receive(dispatcher: Dispatcher, policy: DownloadPolicy, req: Dow
         if (req.signal.aborted) onAbort()
       },
       onResponseStart(_c, statusCode, headers) {
+        if (statusCode < 200) return // informational (103 Early Hints): the answer follows
         status = statusCode
         if (status >= 300 && status < 400 && headers.location) {
           // The redirect interceptor hands back the redirect it would not follow.

@@ -13,6 +13,7 @@
 //   /to?url=U     redirect to any URL
 //   norange=1     ignore Range headers
 //   badrange=1    answer 206 with the whole file, whatever was asked
+//   earlyHints=1  send a 103 Early Hints before the answer
 //   etag=X        strong validator (default derived from name and size)
 //   versions=1    every request serves a new version: other bytes, other ETag
 // "The first K times" is counted per path and query, so every test gets its own
@@ -111,6 +112,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     served.set(req.url!, count)
     const firstTimes = count <= num('times', 1)
 
+    if (q('earlyHints')) res.writeEarlyHints({ link: '</style.css>; rel=preload; as=style' })
     if (q('delay')) await sleep(num('delay', 0))
     if (q('status')) {
       res.writeHead(num('status', 500))
