@@ -165,7 +165,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const began = performance.now()
     for (let i = 0, tick = 1; i < limit; i += chunk, tick++) {
       const piece = body.subarray(i, Math.min(i + chunk, limit))
-      if (!res.write(piece)) await new Promise((r) => res.once('drain', r))
+      if (!res.write(piece)) await drainedOrClosed(res)
       if (rate > 0) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
     }
