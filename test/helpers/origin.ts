@@ -28,13 +28,8 @@ const blocks = new Map<string, Buffer>()
 function blockFor(name: string): Buffer {
   let block = blocks.get(name)
   if (!block) {
-    const parts: Buffer[] = []
-    let seed = createHash('sha256').update(name).digest()
-    while (parts.length * 32 < BLOCK) {
-      parts.push(seed)
-      seed = createHash('sha256').update(seed).digest()
-    }
-    block = Buffer.concat(parts).subarray(0, BLOCK)
+    // One call for the whole block: a new name costs 0.2 ms, not 2,048 hashes.
+    block = createHash('shake256', { outputLength: BLOCK }).update(name).digest()
     blocks.set(name, block)
   }
   return block
@@ -187,10 +182,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const base = `http://${host}:${(server.address() as AddressInfo).port}`
   return {
     base,
-    url: (name, params = {}) => {
-      const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()
-      return `${base}/f/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`
-    },
+    url: (name, params) => originUrl(base, name, params),
     requests,
     hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
     close: async () => {
@@ -198,6 +190,12 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     },
   }
+}
+
+/** The address of a file of the origin at `base`: its options (size, delay, rate, ...) in the query string. */
+export function originUrl(base: string, name: string, params: Record<string, string | number> = {}): string {
+  const qs = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])).toString()
+  return `${base}/f/${encodeURIComponent(name)}${qs ? `?${qs}` : ''}`
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
