@@ -169,9 +169,8 @@ describe('archive over 4 GiB (zip64)', () => {
     const store = createTaskStore(redis, loadConfig(env))
     await store.create(taskId, spec, 'fixture')
     await store.begin(taskId)
-    for (const [i, f] of spec.entries()) {
-      await store.finishFile(taskId, i, f, { state: 'done', bytes: size, size, httpStatus: 200, error: null, attempts: 1 })
-    }
+    const outcome = { state: 'done', bytes: size, size, httpStatus: 200, error: null, attempts: 1 } as const
+    await store.finishFiles(taskId, spec.map((file, index) => ({ index, file, outcome })))
     await store.finish(taskId, 'normal')
     redis.disconnect()
 

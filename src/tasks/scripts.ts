@@ -128,23 +128,33 @@ return 1
 `)
 
 /**
- * A file ends. ARGV: index, state, bytes, size, http_status, error, attempts,
- * fn, reply ttl, event JSON. Empty strings stand for null. 0 when it had already ended.
+ * Files end: several in one step, in the order given. ARGV: reply ttl, then
+ * per file: index, state, bytes, size, http_status, error, attempts, fn,
+ * event JSON. Empty strings stand for null. One 1 or 0 per file: 0 when it
+ * had already ended.
  */
-export const finishFile = script(`
-local idx, state = ARGV[1], ARGV[2]
-if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
-if terminal(redis.call('HGET', files, idx .. '.state')) then return 0 end
-redis.call('HSET', files, idx .. '.state', state, idx .. '.bytes', ARGV[3], idx .. '.attempts', ARGV[7])
-local optional = { size = ARGV[4], http_status = ARGV[5], error = ARGV[6] }
-for name, value in pairs(optional) do
-  if value ~= '' then redis.call('HSET', files, idx .. '.' .. name, value) else redis.call('HDEL', files, idx .. '.' .. name) end
+export const finishFiles = script(`
+local ttl = ARGV[1]
+local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
+local recorded = {}
+for i = 2, #ARGV, 9 do
+  local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if ended or terminal(redis.call('HGET', files, idx .. '.state')) then
+    recorded[#recorded + 1] = 0
+  else
+    redis.call('HSET', files, idx .. '.state', state, idx .. '.bytes', bytes, idx .. '.attempts', ARGV[i + 6])
+    local optional = { size = ARGV[i + 3], http_status = ARGV[i + 4], error = ARGV[i + 5] }
+    for name, value in pairs(optional) do
+      if value ~= '' then redis.call('HSET', files, idx .. '.' .. name, value) else redis.call('HDEL', files, idx .. '.' .. name) end
+    end
+    redis.call('HINCRBY', meta, state, 1)
+    if state == 'done' then redis.call('HINCRBY', meta, 'bytes_done', bytes) end
+    push(ARGV[i + 7], ttl)
+    emit('file', ARGV[i + 8])
+    recorded[#recorded + 1] = 1
+  end
 end
-redis.call('HINCRBY', meta, state, 1)
-if state == 'done' then redis.call('HINCRBY', meta, 'bytes_done', ARGV[3]) end
-push(ARGV[8], ARGV[9])
-emit('file', ARGV[10])
-return 1
+return recorded
 `)
 
 /** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention. The final state. */

@@ -23,6 +23,13 @@ export interface FileOutcome {
   attempts: number
 }
 
+/** A file that ended, to be recorded. */
+export interface FileEnd {
+  index: number
+  file: FileSpec
+  outcome: FileOutcome
+}
+
 /** A file being downloaded, as the worker reports it. */
 export interface RunningFile {
   index: number
@@ -99,12 +106,19 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       }
     },
 
-    /** Records the end of a file and pushes its reply message, once. */
-    async finishFile(id: string, index: number, file: FileSpec, o: FileOutcome): Promise<boolean> {
-      const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
-      const args = [index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn,
-        config.REPLY_TTL_SECONDS, JSON.stringify(event)]
-      return (await run(scripts.finishFile, id, args)) === 1
+    /**
+     * Records the ends of files and pushes their reply messages, in order and
+     * once each, in one round trip. Per file: whether this call recorded it
+     * (false when it had already ended).
+     */
+    async finishFiles(id: string, ends: FileEnd[]): Promise<boolean[]> {
+      const args: (string | number)[] = [config.REPLY_TTL_SECONDS]
+      for (const { index, file, outcome: o } of ends) {
+        const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
+        args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
+      }
+      const recorded = (await run(scripts.finishFiles, id, args)) as number[]
+      return recorded.map((r) => r === 1)
     },
 
     /** The files being downloaded (bytes so far, attempt) and the totals; one round trip. */

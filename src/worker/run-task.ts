@@ -9,6 +9,7 @@ import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
 import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
+import { FileEndRecorder } from './file-ends.js'
 import { TaskProgress } from './progress.js'
 import { acquireEach, forEachLimited, Semaphore } from './semaphore.js'
 
@@ -74,7 +75,8 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
         release()
       }
     }
-    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, signal, log, acquireConnection }
+    const ends = new FileEndRecorder(store, taskId)
+    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, ends, signal, log, acquireConnection }
     const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
     await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
@@ -100,6 +102,7 @@ interface TaskRun {
   dir: string
   tmpDir: string
   progress: TaskProgress
+  ends: FileEndRecorder
   signal: AbortSignal
   log: Logger
   acquireConnection: () => Promise<() => void>
@@ -107,7 +110,7 @@ interface TaskRun {
 
 /** One file of the task. */
 async function runFile(run: TaskRun, index: number): Promise<void> {
-  const { deps, taskId, task, dir, tmpDir, progress, signal, log } = run
+  const { deps, task, dir, tmpDir, progress, signal, log } = run
   const file = task.spec[index]!
   const started = performance.now()
   const outcome = await downloadFile(deps.dispatcher, deps.policy, {
@@ -123,7 +126,7 @@ async function runFile(run: TaskRun, index: number): Promise<void> {
   // An aborted file is settled by the task's end (cancel) or its resume.
   if (signal.aborted) return
   progress.settle(index, outcome.state, outcome.bytes)
-  if (await deps.store.finishFile(taskId, index, file, outcome)) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
+  if (await run.ends.record({ index, file, outcome })) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
   if (outcome.state === 'failed') {
     log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
   }
