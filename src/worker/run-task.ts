@@ -76,7 +76,7 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
       }
     }
     const ends = new FileEndRecorder(store, taskId)
-    const run: TaskRun = { deps, taskId, task, dir, tmpDir, progress, ends, signal, log, acquireConnection }
+    const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, acquireConnection }
     const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
     await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
@@ -97,7 +97,6 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
 
 interface TaskRun {
   deps: TaskRunnerDeps
-  taskId: string
   task: LoadedTask
   dir: string
   tmpDir: string
