@@ -136,7 +136,7 @@ return 1
 export const finishFiles = script(`
 local ttl = ARGV[1]
 local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
-local recorded = {}
+local recorded, messages = {}, {}
 for i = 2, #ARGV, 9 do
   local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if ended or terminal(redis.call('HGET', files, idx .. '.state')) then
@@ -149,10 +149,15 @@ for i = 2, #ARGV, 9 do
     end
     redis.call('HINCRBY', meta, state, 1)
     if state == 'done' then redis.call('HINCRBY', meta, 'bytes_done', bytes) end
-    push(ARGV[i + 7], ttl)
+    messages[#messages + 1] = ARGV[i + 7]
     emit('file', ARGV[i + 8])
     recorded[#recorded + 1] = 1
   end
+end
+-- One LPUSH of many values pushes them in turn: a reader sees them in this order.
+if #messages > 0 then
+  redis.call('LPUSH', reply, unpack(messages))
+  redis.call('EXPIRE', reply, ttl)
 end
 return recorded
 `)
