@@ -240,6 +240,8 @@ try {
   if (ONLY.has('api')) rows.push(...(await apiLoad()))
 } finally {
   counters.disconnect()
+  // A warning changes what the figures mean (a disk found slow, a retried file): shown with them.
+  for (const line of worker?.logs ?? []) if (/"level":(4|5|6)0/.test(line)) console.log(`worker: ${line}`)
   await worker?.stop()
   await service?.stop()
   await nginx?.stop()

@@ -9,7 +9,9 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Agent, Dispatcher } from 'undici'
 import { createDownloadAgent } from '../src/download/dispatcher.js'
-import { downloadFile, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
+import { DiskCalls } from '../src/download/disk-calls.js'
+import { downloadFile, type Downloader, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
+import { createLogger } from '../src/logger.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
 import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
 
@@ -38,16 +40,18 @@ function slot(onRelease: () => void = () => {}) {
 describe('downloadFile and its connection slot', () => {
   let origin: Origin
   let agent: Agent
-  let dispatcher: Dispatcher
+  let downloader: Downloader
   let dir: string
 
   before(async () => {
     origin = await startOrigin()
+    let dispatcher: Dispatcher
     ;({ agent, dispatcher } = createDownloadAgent({
       policy: createAddressPolicy({ allowedCidrs: ['127.0.0.0/8', '::1/128'], allowedHosts: [] }),
       connectTimeoutMs: 5_000,
       idleTimeoutMs: 5_000,
     }))
+    downloader = { dispatcher, disk: new DiskCalls(createLogger('silent')), policy }
     dir = await mkdtemp(join(tmpdir(), 'batchdl-download-file-'))
   })
   after(async () => {
@@ -72,7 +76,7 @@ describe('downloadFile and its connection slot', () => {
     const req = request('early.bin', { size }, slot(() => {
       atRelease = { bytes: req.progress.bytes, renamed: existsSync(req.dest) }
     }).acquireConnection)
-    const outcome = await downloadFile(dispatcher, policy, req)
+    const outcome = await downloadFile(downloader, req)
     assert.equal(outcome.state, 'done')
     assert.deepEqual(atRelease, { bytes: size, renamed: false })
     assert.deepEqual(await readFile(req.dest), fileBytes('early.bin', size))
@@ -81,7 +85,7 @@ describe('downloadFile and its connection slot', () => {
   it('holds no slot while a retry waits, and takes one per attempt', async () => {
     const { log, acquireConnection } = slot()
     const req = request('retry.bin', { size: 2048, fail: 503, times: 1 }, acquireConnection)
-    const outcome = await downloadFile(dispatcher, policy, req)
+    const outcome = await downloadFile(downloader, req)
     assert.equal(outcome.state, 'done')
     assert.equal(outcome.attempts, 2)
     assert.deepEqual(log.map((e) => e.event), ['acquire', 'release', 'acquire', 'release'])
@@ -92,18 +96,18 @@ describe('downloadFile and its connection slot', () => {
   it('fails cleanly when the file cannot be created while the request is out, and gives the slot back', async () => {
     const { log, acquireConnection } = slot()
     const req = { ...request('nodir.bin', { size: 2048, delay: 50 }, acquireConnection), tmp: join(dir, 'missing', 'nodir.bin.part') }
-    const outcome = await downloadFile(dispatcher, policy, req)
+    const outcome = await downloadFile(downloader, req)
     assert.equal(outcome.state, 'failed')
     assert.equal(outcome.error, 'disk_error')
     assert.deepEqual(log.map((e) => e.event), ['acquire', 'release'])
     // The connection is not left holding the unread body: the next file on it goes through.
-    const next = await downloadFile(dispatcher, policy, request('after-nodir.bin', { size: 2048 }, slot().acquireConnection))
+    const next = await downloadFile(downloader, request('after-nodir.bin', { size: 2048 }, slot().acquireConnection))
     assert.equal(next.state, 'done')
   })
 
   it('leaves no file behind when the server answers an error, though the file was created during the request', async () => {
     const req = request('gone.bin', { status: 404, delay: 20 }, slot().acquireConnection)
-    const outcome = await downloadFile(dispatcher, policy, req)
+    const outcome = await downloadFile(downloader, req)
     assert.equal(outcome.state, 'failed')
     assert.equal(outcome.httpStatus, 404)
     assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('gone.bin')), [])
@@ -111,7 +115,7 @@ describe('downloadFile and its connection slot', () => {
 
   it('fails a 206 to a request for the whole file as range_mismatch, dropping the body it will not read', async () => {
     const { log, acquireConnection } = slot()
-    const outcome = await downloadFile(dispatcher, policy, request('badrange.bin', { size: 2048, badrange: 1 }, acquireConnection))
+    const outcome = await downloadFile(downloader, request('badrange.bin', { size: 2048, badrange: 1 }, acquireConnection))
     assert.equal(outcome.state, 'failed')
     assert.equal(outcome.error, 'range_mismatch')
     assert.equal(outcome.attempts, policy.maxAttempts)
@@ -119,8 +123,8 @@ describe('downloadFile and its connection slot', () => {
   })
 
   it('reads a short error body to keep the connection, and drops a long one rather than reading it all', async () => {
-    const short = await downloadFile(dispatcher, policy, request('short-error.bin', { status: 404, errorBody: 1000 }, slot().acquireConnection))
-    const long = await downloadFile(dispatcher, policy, request('long-error.bin', { status: 404, errorBody: 64 * 1024 * 1024 }, slot().acquireConnection))
+    const short = await downloadFile(downloader, request('short-error.bin', { status: 404, errorBody: 1000 }, slot().acquireConnection))
+    const long = await downloadFile(downloader, request('long-error.bin', { status: 404, errorBody: 64 * 1024 * 1024 }, slot().acquireConnection))
     for (const outcome of [short, long]) {
       assert.equal(outcome.state, 'failed')
       assert.equal(outcome.error, 'http_error')
@@ -134,7 +138,7 @@ describe('downloadFile and its connection slot', () => {
 
   it('takes an informational 103 before the answer in its stride', async () => {
     const req = request('hints.bin', { size: 4096, earlyHints: 1 }, slot().acquireConnection)
-    const outcome = await downloadFile(dispatcher, policy, req)
+    const outcome = await downloadFile(downloader, req)
     assert.equal(outcome.state, 'done', outcome.error ?? '')
     assert.deepEqual(await readFile(req.dest), fileBytes('hints.bin', 4096))
   })

@@ -10,8 +10,11 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
+import { DiskCalls } from '../src/download/disk-calls.js'
 import { BATCH_BYTES, FileSink } from '../src/download/file-sink.js'
+import { createLogger } from '../src/logger.js'
 
+const disk = new DiskCalls(createLogger('silent'))
 let dir: string
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'batchdl-sink-'))
@@ -32,7 +35,7 @@ describe('FileSink', () => {
     const data = randomBytes(3 * BATCH_BYTES + 12_345)
     for (const sizes of [[1], [65_536], [100_000, 7, BATCH_BYTES - 1], [BATCH_BYTES], [2 * BATCH_BYTES + 3]]) {
       const path = join(dir, `order-${sizes.join('-')}`)
-      const sink = await FileSink.open(path, false)
+      const sink = await FileSink.open(disk, path, false)
       // One byte at a time over 800 KiB is slow; a prefix shows the same.
       const body = sizes[0] === 1 ? data.subarray(0, 70_000) : data
       await pushAll(sink, body, sizes)
@@ -44,11 +47,11 @@ describe('FileSink', () => {
   it('appends to a partial file when asked to, else truncates it', async () => {
     const path = join(dir, 'partial')
     await writeFile(path, 'head-')
-    const appending = await FileSink.open(path, true)
+    const appending = await FileSink.open(disk, path, true)
     await appending.push(Buffer.from('tail'))
     await appending.close()
     assert.equal(await readFile(path, 'utf8'), 'head-tail')
-    const truncating = await FileSink.open(path, false)
+    const truncating = await FileSink.open(disk, path, false)
     await truncating.push(Buffer.from('new'))
     await truncating.close()
     assert.equal(await readFile(path, 'utf8'), 'new')
@@ -56,7 +59,7 @@ describe('FileSink', () => {
 
   it('writes a slow body to disk before its end, for a successor to resume', async () => {
     const path = join(dir, 'slow')
-    const sink = await FileSink.open(path, false)
+    const sink = await FileSink.open(disk, path, false)
     await sink.push(Buffer.from('first'))
     await sleep(600)
     // The first push after 500 ms starts a write of everything so far.
@@ -71,11 +74,11 @@ describe('FileSink', () => {
   })
 
   it('refuses to open a file in a missing folder', async () => {
-    await assert.rejects(FileSink.open(join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
+    await assert.rejects(FileSink.open(disk, join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
   })
 
   it('reports a failed write (a full disk) to the next push or to close', async () => {
-    const sink = await FileSink.open('/dev/full', false)
+    const sink = await FileSink.open(disk, '/dev/full', false)
     let failed: unknown = null
     try {
       await pushAll(sink, randomBytes(4 * BATCH_BYTES), [65_536])
@@ -86,17 +89,28 @@ describe('FileSink', () => {
     assert.equal(((failed ?? closed) as NodeJS.ErrnoException | null)?.code, 'ENOSPC')
   })
 
+  it('reports the failed write of a small file, made on the event loop, to close', async () => {
+    const sink = await FileSink.open(disk, '/dev/full', false)
+    assert.equal(sink.push(randomBytes(1000)), null)
+    await assert.rejects(sink.close(), { code: 'ENOSPC' })
+  })
+
   it('does not take a short write (a filling disk) for a whole one: the rest is written, and the error comes', async () => {
     // A file size limit makes write() land part of the bytes, then fail with
-    // EFBIG, as a filling disk does with ENOSPC. 150 KiB is one write, at close.
-    const path = join(dir, 'short')
-    const script = `
-      import { FileSink } from './src/download/file-sink.ts'
-      const sink = await FileSink.open(${JSON.stringify(path)}, false)
-      sink.push(Buffer.alloc(150 * 1024, 1))
-      await sink.close().then(() => console.log('closed'), (err) => console.log(err.code))`
-    const { stdout } = await promisify(execFile)('prlimit', ['--fsize=100000', process.execPath, '--import', 'tsx', '--input-type=module', '-e', script])
-    assert.equal(stdout.trim(), 'EFBIG')
-    assert.equal((await readFile(path)).length, 100_000)
+    // EFBIG, as a filling disk does with ENOSPC. Each body is one write, at
+    // close: 150 KiB in the thread pool, 40 KiB (a small file) on the event loop.
+    for (const [limit, size] of [[100_000, 150 * 1024], [30_000, 40 * 1024]] as const) {
+      const path = join(dir, `short-${size}`)
+      const script = `
+        import { DiskCalls } from './src/download/disk-calls.ts'
+        import { FileSink } from './src/download/file-sink.ts'
+        import { createLogger } from './src/logger.ts'
+        const sink = await FileSink.open(new DiskCalls(createLogger('silent')), ${JSON.stringify(path)}, false)
+        sink.push(Buffer.alloc(${size}, 1))
+        await sink.close().then(() => console.log('closed'), (err) => console.log(err.code))`
+      const { stdout } = await promisify(execFile)('prlimit', [`--fsize=${limit}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script])
+      assert.equal(stdout.trim(), 'EFBIG', `${size} bytes`)
+      assert.equal((await readFile(path)).length, limit, `${size} bytes`)
+    }
   })
 })

@@ -1,10 +1,10 @@
 // One file: streamed to a temporary file, verified, renamed into place;
 // retried with backoff when the failure may pass, resuming an interrupted
 // body with Range + If-Range rather than fetching it again.
-import { rename } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Dispatcher } from 'undici'
 import type { FileOutcome } from '../tasks/store.js'
+import type { DiskCalls } from './disk-calls.js'
 import { classify, DownloadError } from './errors.js'
 import { FileSink } from './file-sink.js'
 import { clearPartial, loadPartial, RESUME_MIN_BYTES, savePartialMeta } from './partial.js'
@@ -18,6 +18,13 @@ export interface DownloadPolicy {
   /** a body slower than minSpeedBytes per second over a whole window is cut (curl's -Y / -y) */
   minSpeedBytes: number
   minSpeedWindowMs: number
+}
+
+/** What the downloads of a worker process share. */
+export interface Downloader {
+  dispatcher: Dispatcher
+  disk: DiskCalls
+  policy: DownloadPolicy
 }
 
 /** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
@@ -43,12 +50,13 @@ export interface DownloadRequest {
   acquireConnection: () => Promise<() => void>
 }
 
-export async function downloadFile(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest): Promise<FileOutcome> {
+export async function downloadFile(downloader: Downloader, req: DownloadRequest): Promise<FileOutcome> {
+  const { policy } = downloader
   let last: DownloadError | null = null
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
-      const { bytes, size, status } = await attemptOnce(dispatcher, policy, req, attempt)
+      const { bytes, size, status } = await attemptOnce(downloader, req, attempt)
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {
       if (req.signal.aborted) {
@@ -93,12 +101,12 @@ export function backoff(policy: Pick<DownloadPolicy, 'baseDelayMs' | 'maxDelayMs
  * file is created while the request waits for its first byte, and the last
  * write, the close and the rename run after the slot went to the next file.
  */
-async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: DownloadRequest, attempt: number) {
+async function attemptOnce({ dispatcher, disk, policy }: Downloader, req: DownloadRequest, attempt: number) {
   const partial = req.mayHavePartial || attempt > 1 ? await loadPartial(req.tmp) : null
   const release = await req.acquireConnection()
   req.progress.attempt = attempt
   // A partial file is opened to append to, in case the server resumes it.
-  const opening = FileSink.open(req.tmp, partial !== null)
+  const opening = FileSink.open(disk, req.tmp, partial !== null)
   opening.catch(() => {}) // its failure is met below, once the request settles
   let received: Received
   try {
@@ -118,7 +126,7 @@ async function attemptOnce(dispatcher: Dispatcher, policy: DownloadPolicy, req: 
   if (hash && hash.digest('hex') !== req.sha256) {
     throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
   }
-  await rename(req.tmp, req.dest)
+  await disk.rename(req.tmp, req.dest)
   if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
   return { bytes, size, status }
 }

@@ -1,6 +1,14 @@
-import { open, type FileHandle } from 'node:fs/promises'
+import { ftruncate, write, writev } from 'node:fs'
+import { promisify } from 'node:util'
+import type { DiskCalls } from './disk-calls.js'
+
+const writevAsync = promisify(writev)
+const writeAsync = promisify(write)
+const ftruncateAsync = promisify(ftruncate)
 
 export const BATCH_BYTES = 256 * 1024
+/** A last batch up to this size (a small file's whole body) is written with the disk calls; see disk-calls.ts. */
+const SMALL_WRITE_BYTES = 64 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
 const FLUSH_INTERVAL_MS = 500
 
@@ -19,11 +27,14 @@ export class FileSink {
   private failure: unknown = null
   private lastFlush = Date.now()
 
-  private constructor(private readonly fh: FileHandle) {}
+  private constructor(
+    private readonly disk: DiskCalls,
+    private readonly fd: number,
+  ) {}
 
   /** `append`: continue a partial file; else truncate it. */
-  static async open(path: string, append: boolean): Promise<FileSink> {
-    return new FileSink(await open(path, append ? 'a' : 'w'))
+  static async open(disk: DiskCalls, path: string, append: boolean): Promise<FileSink> {
+    return new FileSink(disk, await disk.open(path, append ? 'a' : 'w'))
   }
 
   /**
@@ -47,7 +58,7 @@ export class FileSink {
 
   /** Empties the file, which was opened to append to: before any push. */
   async truncate(): Promise<void> {
-    await this.fh.truncate(0)
+    await ftruncateAsync(this.fd, 0)
   }
 
   /** Writes what is left and closes; after a failed write, closes and rethrows. */
@@ -55,21 +66,21 @@ export class FileSink {
     try {
       await this.inflight
       if (this.failure) throw this.failure
-      this.flush()
+      this.flush(this.batchBytes <= SMALL_WRITE_BYTES)
       await this.inflight
       if (this.failure) throw this.failure
     } finally {
-      await this.fh.close()
+      await this.disk.close(this.fd)
     }
   }
 
-  private flush(): void {
+  private flush(small = false): void {
     if (this.batch.length === 0) return
     const buffers = this.batch
     this.batch = []
     this.batchBytes = 0
     this.lastFlush = Date.now()
-    const write = this.writeAll(buffers).then(
+    const write = this.writeAll(buffers, small).then(
       () => {
         if (this.inflight === write) this.inflight = null
       },
@@ -86,11 +97,11 @@ export class FileSink {
    * it answers ENOSPC. The rest is written again, so that the error comes,
    * rather than a file silently short of bytes that were counted as received.
    */
-  private async writeAll(buffers: Buffer[]): Promise<void> {
-    const { bytesWritten } = await this.fh.writev(buffers)
+  private async writeAll(buffers: Buffer[], small: boolean): Promise<void> {
+    const bytesWritten = small ? await this.disk.writev(this.fd, buffers) : (await writevAsync(this.fd, buffers)).bytesWritten
     let rest = bytesWritten < total(buffers) ? Buffer.concat(buffers).subarray(bytesWritten) : null
     while (rest && rest.length > 0) {
-      const { bytesWritten: n } = await this.fh.write(rest)
+      const { bytesWritten: n } = await writeAsync(this.fd, rest)
       if (n === 0) throw new Error('the disk took no bytes')
       rest = rest.subarray(n)
     }

@@ -3,8 +3,7 @@
 // in the whole process; files finished by an earlier (dead) worker are skipped.
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Dispatcher } from 'undici'
-import { downloadFile, type DownloadPolicy } from '../download/download-file.js'
+import { downloadFile, type Downloader } from '../download/download-file.js'
 import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
@@ -26,9 +25,8 @@ const FILES_PER_CONNECTION = 2
 
 export interface TaskRunnerDeps {
   store: TaskStore
-  dispatcher: Dispatcher
+  downloader: Downloader
   downloads: Semaphore
-  policy: DownloadPolicy
   metrics: Metrics
   downloadDir: string
   maxConnectionsPerTask: number
@@ -112,7 +110,7 @@ async function runFile(run: TaskRun, index: number): Promise<void> {
   const { deps, task, dir, tmpDir, progress, signal, log } = run
   const file = task.spec[index]!
   const started = performance.now()
-  const outcome = await downloadFile(deps.dispatcher, deps.policy, {
+  const outcome = await downloadFile(deps.downloader, {
     url: file.url,
     dest: join(dir, file.saved_as),
     tmp: join(tmpDir, String(index)),

@@ -2,6 +2,7 @@
 import { WaitingError, Worker, type Job } from 'bullmq'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
+import { DiskCalls } from '../download/disk-calls.js'
 import { addressPolicyFor } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -46,16 +47,19 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
   })
   const deps = {
     store,
-    dispatcher,
-    downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
-    policy: {
-      maxAttempts: config.RETRY_MAX_ATTEMPTS,
-      baseDelayMs: config.RETRY_BASE_DELAY_MS,
-      maxDelayMs: config.RETRY_MAX_DELAY_MS,
-      maxBytes: config.MAX_FILE_BYTES,
-      minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
-      minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
+    downloader: {
+      dispatcher,
+      disk: new DiskCalls(log),
+      policy: {
+        maxAttempts: config.RETRY_MAX_ATTEMPTS,
+        baseDelayMs: config.RETRY_BASE_DELAY_MS,
+        maxDelayMs: config.RETRY_MAX_DELAY_MS,
+        maxBytes: config.MAX_FILE_BYTES,
+        minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
+        minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
+      },
     },
+    downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
     metrics,
     downloadDir: config.DOWNLOAD_DIR,
     maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,

@@ -1,0 +1,101 @@
+// DiskCalls on the real filesystem, with a clock the test moves: each call is
+// made to "take" a chosen time, so that a slow disk can be played on a fast one.
+import assert from 'node:assert/strict'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { DiskCalls, type DiskCallsOptions } from '../src/download/disk-calls.js'
+import { createLogger } from '../src/logger.js'
+
+let dir: string
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'batchdl-disk-calls-'))
+})
+after(() => rm(dir, { recursive: true, force: true }))
+
+/** A DiskCalls whose clock moves `callMs` each time it is read (so each call takes that long), and the warnings it logs. */
+function diskWithClock(opts: DiskCallsOptions = {}) {
+  const clock = { now: 0, callMs: 0.01 }
+  const warnings: { msg: string; calls: number; slowCalls: number; lastMs: number }[] = []
+  const log = createLogger('warn', { write: (line: string) => warnings.push(JSON.parse(line) as (typeof warnings)[number]) })
+  const now = () => (clock.now += clock.callMs)
+  const disk = new DiskCalls(log, { windowCalls: 8, slowCallMs: 0.2, stallMs: 50, threadPoolMs: 60_000, now, ...opts })
+  return { disk, clock, warnings }
+}
+
+/** One file's calls as a download makes them: open, one write, close, rename. Returns how many calls that was. */
+async function writeFile(disk: DiskCalls, name: string, body: string): Promise<number> {
+  const fd = await disk.open(join(dir, `${name}.part`), 'w')
+  assert.equal(await disk.writev(fd, [Buffer.from(body)]), body.length)
+  await disk.close(fd)
+  await disk.rename(join(dir, `${name}.part`), join(dir, name))
+  return 4
+}
+
+describe('DiskCalls', () => {
+  it('keeps calls on the event loop while the disk answers fast', async () => {
+    const { disk, warnings } = diskWithClock()
+    for (let i = 0; i < 10; i++) await writeFile(disk, `fast-${i}`, `file ${i}`)
+    assert.equal(disk.onEventLoop, true)
+    assert.deepEqual(warnings, [])
+    assert.equal(await readFile(join(dir, 'fast-9'), 'utf8'), 'file 9')
+  })
+
+  it('moves calls to the thread pool when most of a window are slow, and tries the loop again later', async () => {
+    const { disk, clock, warnings } = diskWithClock()
+    clock.callMs = 0.3 // a network volume's round trip
+    await writeFile(disk, 'slow-1', 'one')
+    assert.equal(disk.onEventLoop, true, 'four calls are not yet a window')
+    await writeFile(disk, 'slow-2', 'two')
+    assert.equal(disk.onEventLoop, false)
+    assert.equal(warnings.length, 1)
+    assert.match(warnings[0]!.msg, /answers slowly/)
+    assert.deepEqual([warnings[0]!.calls, warnings[0]!.slowCalls], [8, 8])
+
+    // In the thread pool, calls still work, and their time is not counted.
+    await writeFile(disk, 'pooled', 'three')
+    assert.equal(await readFile(join(dir, 'pooled'), 'utf8'), 'three')
+    assert.equal(disk.onEventLoop, false)
+    assert.equal(warnings.length, 1)
+
+    clock.now += 60_000
+    assert.equal(disk.onEventLoop, true)
+    clock.callMs = 0.01
+    await writeFile(disk, 'fast-again-1', 'four')
+    await writeFile(disk, 'fast-again-2', 'five')
+    assert.equal(disk.onEventLoop, true)
+  })
+
+  it('moves at once on one call that stalls, but not when half a window or less is slow', async () => {
+    const { disk, clock, warnings } = diskWithClock()
+    // A thread preempted during its calls makes them slow now and then: here
+    // half of a window, 20 ms each, among calls of 0.01 ms.
+    for (let i = 0; i < 4; i++) {
+      clock.callMs = 20
+      const fd = await disk.open(join(dir, `preempted-${i}`), 'w')
+      clock.callMs = 0.01
+      await disk.close(fd)
+    }
+    assert.equal(disk.onEventLoop, true)
+    assert.equal(warnings.length, 0)
+
+    clock.callMs = 80
+    const fd = await disk.open(join(dir, 'stalled'), 'w')
+    clock.callMs = 0.01
+    await disk.close(fd)
+    assert.equal(disk.onEventLoop, false)
+    assert.equal(warnings.length, 1)
+    assert.equal(warnings[0]!.lastMs, 80)
+  })
+
+  it('rejects with the error of the call on the event loop and in the thread pool, and counts the failed call', async () => {
+    const { disk, clock } = diskWithClock({ windowCalls: 2 })
+    const missing = join(dir, 'no-such-folder', 'file')
+    clock.callMs = 0.5
+    await assert.rejects(disk.open(missing, 'w'), { code: 'ENOENT' })
+    await assert.rejects(disk.rename(missing, join(dir, 'x')), { code: 'ENOENT' })
+    assert.equal(disk.onEventLoop, false, 'the failed calls made a slow window')
+    await assert.rejects(disk.open(missing, 'a'), { code: 'ENOENT' })
+  })
+})
