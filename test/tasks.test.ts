@@ -226,6 +226,9 @@ describe('tasks end to end', () => {
     const status = (await svc.app.inject({ method: 'GET', url: '/tasks/again' })).json()
     assert.equal(status.state, 'completed')
     assert.deepEqual(status.totals, { files: 2, done: 2, failed: 0, bytes_done: 300 })
+    // Nothing of the failed run is left on the file: not its error, not its status.
+    const { state, error, http_status, size } = status.files[1]
+    assert.deepEqual({ state, error, http_status, size }, { state: 'done', error: null, http_status: 200, size: 200 })
     assert.deepEqual(await onDisk('again'), ['fine.bin', 'flaky.bin'])
     assert.equal(origin.hits('retry-fine'), 1, 'the finished file is not fetched again')
 

@@ -137,23 +137,31 @@ export const finishFiles = script(`
 local ttl = ARGV[1]
 local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
 local recorded, messages = {}, {}
+local ends = { done = 0, failed = 0, cancelled = 0 }
+local bytes_done = 0
 for i = 2, #ARGV, 9 do
   local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if ended or terminal(redis.call('HGET', files, idx .. '.state')) then
     recorded[#recorded + 1] = 0
   else
-    redis.call('HSET', files, idx .. '.state', state, idx .. '.bytes', bytes, idx .. '.attempts', ARGV[i + 6])
-    local optional = { size = ARGV[i + 3], http_status = ARGV[i + 4], error = ARGV[i + 5] }
-    for name, value in pairs(optional) do
-      if value ~= '' then redis.call('HSET', files, idx .. '.' .. name, value) else redis.call('HDEL', files, idx .. '.' .. name) end
-    end
-    redis.call('HINCRBY', meta, state, 1)
-    if state == 'done' then redis.call('HINCRBY', meta, 'bytes_done', bytes) end
+    -- The optional fields are absent: only a file's end writes them, and a
+    -- retry deletes them with its state. So one HSET, of those with a value.
+    local fields = { idx .. '.state', state, idx .. '.bytes', bytes, idx .. '.attempts', ARGV[i + 6] }
+    if ARGV[i + 3] ~= '' then fields[#fields + 1] = idx .. '.size'; fields[#fields + 1] = ARGV[i + 3] end
+    if ARGV[i + 4] ~= '' then fields[#fields + 1] = idx .. '.http_status'; fields[#fields + 1] = ARGV[i + 4] end
+    if ARGV[i + 5] ~= '' then fields[#fields + 1] = idx .. '.error'; fields[#fields + 1] = ARGV[i + 5] end
+    redis.call('HSET', files, unpack(fields))
+    ends[state] = ends[state] + 1
+    if state == 'done' then bytes_done = bytes_done + tonumber(bytes) end
     messages[#messages + 1] = ARGV[i + 7]
     emit('file', ARGV[i + 8])
     recorded[#recorded + 1] = 1
   end
 end
+for state, n in pairs(ends) do
+  if n > 0 then redis.call('HINCRBY', meta, state, n) end
+end
+if bytes_done > 0 then redis.call('HINCRBY', meta, 'bytes_done', string.format('%d', bytes_done)) end
 -- One LPUSH of many values pushes them in turn: a reader sees them in this order.
 if #messages > 0 then
   redis.call('LPUSH', reply, unpack(messages))
