@@ -96,13 +96,17 @@ async function verify(dir: string, names: string[], expected: string[]): Promise
 }
 
 /**
- * Commands Redis has run, inner commands of Lua scripts included, and how
- * many of them were script calls: read before and after a run, per file.
+ * Commands Redis has run, inner commands of Lua scripts included, how many of
+ * them were script calls, and its CPU seconds: read before and after a run.
  */
-async function redisCounters(redis: Redis): Promise<{ commands: number; scripts: number }> {
+async function redisCounters(redis: Redis): Promise<{ commands: number; scripts: number; cpuS: number }> {
   const info = await redis.info('all')
   const field = (re: RegExp) => Number(re.exec(info)?.[1] ?? 0)
-  return { commands: field(/total_commands_processed:(\d+)/), scripts: field(/cmdstat_evalsha:calls=(\d+)/) + field(/cmdstat_eval:calls=(\d+)/) }
+  return {
+    commands: field(/total_commands_processed:(\d+)/),
+    scripts: field(/cmdstat_evalsha:calls=(\d+)/) + field(/cmdstat_eval:calls=(\d+)/),
+    cpuS: field(/used_cpu_user:([\d.]+)/) + field(/used_cpu_sys:([\d.]+)/),
+  }
 }
 
 /** POST /tasks with the job's files, then reads the reply list until its "end", as the PHP side does. */
@@ -170,6 +174,7 @@ try {
     const job: Job = { urls, names }
     const results: Record<string, Measured[]> = { batchdl: [], curl: [], aria2c: [] }
     let redisPerFile = ''
+    const redisCpu: number[] = []
     const floor: Omit<Measured, 'peakRssMiB'>[] = []
     const tools = ['batchdl', 'curl', 'aria2c']
     // Not measured (see the top of this file); the origin's warmth serves every tool alike.
@@ -194,6 +199,7 @@ try {
           const redis1 = await redisCounters(counters)
           // Includes the submit, the queue, and this benchmark's own reader of the reply list (one BRPOP per message).
           redisPerFile = `${((redis1.commands - redis0.commands) / w.files).toFixed(1)} (${((redis1.scripts - redis0.scripts) / w.files).toFixed(2)} Lua)`
+          redisCpu.push(redis1.cpuS - redis0.cpuS)
           if (replies.length !== w.files + 2) throw new Error(`${replies.length} reply messages for ${w.files} files`)
           await verify(join(env.DOWNLOAD_DIR!, taskId), names, expected)
           await purge(taskId)
@@ -227,7 +233,7 @@ try {
         rate(t),
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
-        tool === 'batchdl' ? redisPerFile : '',
+        tool === 'batchdl' ? `${redisPerFile}, ${median(redisCpu).toFixed(2)} s` : '',
         ratios + ideal + overFloor,
       ])
     }
@@ -250,12 +256,12 @@ try {
   await rm(work, { recursive: true, force: true })
 }
 
-const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file', 'batchdl time ratio (lower is better)']
+const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file, CPU s', 'batchdl time ratio (lower is better)']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker); files written to ${venue.dir} (${venue.filesystem})`)
 console.log(`node floor: undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
-console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps\n')
+console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps; then the CPU seconds Redis used\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
 for (const r of rows) console.log(line(r))
