@@ -140,6 +140,8 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
     timer = setTimeout(() => reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`)), 20_000)
     lines.on('line', (line) => {
       logs.push(line)
+      // Parsed only when it may be the one: a loaded API logs thousands of lines a second.
+      if (!line.includes('batchdl started')) return
       try {
         const entry = JSON.parse(line) as { msg?: string; address?: string | null }
         if (entry.msg === 'batchdl started') resolve(entry.address ?? null)
