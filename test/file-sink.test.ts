@@ -73,6 +73,19 @@ describe('FileSink', () => {
     await sink.close()
   })
 
+  it('closes its file once, however often close() is called: the descriptor may by then belong to another file', async () => {
+    const first = await FileSink.open(disk, join(dir, 'closed-twice'), false)
+    first.push(Buffer.from('first'))
+    await first.close()
+    // The lowest free descriptor is taken: most likely the one just closed.
+    const second = await FileSink.open(disk, join(dir, 'opened-after'), false)
+    await first.close()
+    second.push(Buffer.from('second'))
+    await second.close()
+    assert.equal(await readFile(join(dir, 'opened-after'), 'utf8'), 'second')
+    assert.equal(await readFile(join(dir, 'closed-twice'), 'utf8'), 'first')
+  })
+
   it('refuses to open a file in a missing folder', async () => {
     await assert.rejects(FileSink.open(disk, join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
   })

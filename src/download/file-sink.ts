@@ -26,6 +26,7 @@ export class FileSink {
   private inflight: Promise<unknown> | null = null
   private failure: unknown = null
   private lastFlush = Date.now()
+  private closing: Promise<void> | null = null
 
   private constructor(
     private readonly disk: DiskCalls,
@@ -61,8 +62,15 @@ export class FileSink {
     await ftruncateAsync(this.fd, 0)
   }
 
-  /** Writes what is left and closes; after a failed write, closes and rethrows. */
-  async close(): Promise<void> {
+  /**
+   * Writes what is left and closes; after a failed write, closes and rethrows.
+   * Once: a descriptor closed twice may by then be another file's.
+   */
+  close(): Promise<void> {
+    return (this.closing ??= this.closeOnce())
+  }
+
+  private async closeOnce(): Promise<void> {
     try {
       await this.inflight
       if (this.failure) throw this.failure
