@@ -209,6 +209,23 @@ describe('tasks end to end', () => {
     await assert.rejects(readdir(join(env.DOWNLOAD_DIR!, '.partial', 'cancelme')), { code: 'ENOENT' })
   })
 
+  it('runs a task of many more files than connections without a warning of too many abort listeners', async () => {
+    // Each file in hand (two per connection) listens for the task's abort
+    // while it waits for a connection, downloads or backs off: by design.
+    const warnings: Error[] = []
+    const onWarning = (w: Error) => warnings.push(w)
+    process.on('warning', onWarning)
+    try {
+      const files = Array.from({ length: 60 }, (_, i) => ({ fn: `many-${i}.bin`, url: origin.url(`many-${i}`, { size: 1000, delay: 20 }) }))
+      const { replies, status } = await run('many', files)
+      assert.equal(replies.length, 62)
+      assert.equal(status.state, 'completed')
+    } finally {
+      process.off('warning', onWarning)
+    }
+    assert.deepEqual(warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message), [])
+  })
+
   it('retries the failed files of an ended task under the same id', async () => {
     const files = [
       { fn: 'fine.bin', url: origin.url('retry-fine', { size: 100 }) },

@@ -1,6 +1,7 @@
 // One task on one worker: every file not yet finished is downloaded, with at
 // most MAX_CONNECTIONS_PER_TASK connections at once and MAX_CONCURRENT_DOWNLOADS
 // in the whole process; files finished by an earlier (dead) worker are skipped.
+import { defaultMaxListeners, setMaxListeners } from 'node:events'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { downloadFile, type Downloader } from '../download/download-file.js'
@@ -61,6 +62,11 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
 
   const pending = task.spec.map((_, i) => i).filter((i) => !isFinal(task.states[i]))
   log.info({ files: task.spec.length, pending: pending.length }, 'task started')
+  const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
+  // Each file in hand listens for the abort while it waits for a connection,
+  // downloads or backs off: that many listeners is the design, not a leak,
+  // and Node warns of one past 10.
+  setMaxListeners(inHand + defaultMaxListeners, signal)
   const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
   const endTimer = deps.metrics.taskSeconds.startTimer()
   try {
@@ -75,7 +81,6 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
     }
     const ends = new FileEndRecorder(store, taskId)
     const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, acquireConnection }
-    const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
     await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
     progress.stop()
