@@ -62,19 +62,21 @@ export async function peakRssMiB(pid: number): Promise<number> {
 
 /**
  * The floor for any downloader written on Node: undici alone receiving the
- * same files with the same parallelism and throwing the bytes away (no disk,
- * no Redis), in a process of its own run as the worker is.
+ * same files with the same parallelism, in a process of its own run as the
+ * worker is, no Redis. With `dir`, it writes them there as the worker does
+ * (see floor.ts); without, it throws the bytes away.
  */
 export async function runUndiciFloor(
   job: Job,
   parallel: number,
   runtime: WorkerRuntime,
+  dir?: string,
 ): Promise<Omit<Measured, 'peakRssMiB'>> {
   const child = spawn(process.execPath, [...runtime.nodeArgs, '--import', 'tsx', 'bench/floor.ts'], {
     env: { ...process.env, ...runtime.env },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
-  child.stdin.end(JSON.stringify({ urls: job.urls, parallel }))
+  child.stdin.end(JSON.stringify({ urls: job.urls, names: job.names, parallel, dir }))
   let out = ''
   child.stdout.on('data', (d: Buffer) => (out += d.toString()))
   const [code] = (await once(child, 'exit')) as [number]

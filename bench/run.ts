@@ -175,6 +175,7 @@ try {
     let redisPerFile = ''
     const redisCpu: number[] = []
     const floor: Omit<Measured, 'peakRssMiB'>[] = []
+    const floorDisk: Omit<Measured, 'peakRssMiB'>[] = []
     const tools = ['batchdl', 'curl', 'aria2c']
     // Not measured (see the top of this file); the origin's warmth serves every tool alike.
     await downloadWithBatchdl(`${w.name}-warm-up`, job)
@@ -211,6 +212,12 @@ try {
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
       floor.push(await runUndiciFloor(job, PARALLEL, WORKER))
+      const floorDir = join(work, `floor-${w.name}-${round}`)
+      await mkdir(floorDir)
+      execFileSync('sync')
+      floorDisk.push(await runUndiciFloor(job, PARALLEL, WORKER, floorDir))
+      if (round === 0) await verify(floorDir, names, expected)
+      await rm(floorDir, { recursive: true, force: true })
     }
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
@@ -218,13 +225,15 @@ try {
     const totalMB = (w.files * w.size) / 1e6
     const wall = (t: string) => median(results[t]!.map((m) => m.wallS))
     const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
+    const floorDiskS = floorDisk.length > 0 ? median(floorDisk.map((m) => m.wallS)) : null
     const rate = (t: number) => `${(w.unit === 'MB/s' ? totalMB / t : w.files / t).toFixed(0)} ${w.unit}`
     for (const tool of tools) {
       const rs = results[tool]!
       const t = wall(tool)
       const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
       const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
-      const overFloor = tool === 'batchdl' && floorS ? `, ${(t / floorS).toFixed(2)}x node floor` : ''
+      const overFloor =
+        tool === 'batchdl' && floorS && floorDiskS ? `, ${(t / floorS).toFixed(2)}x node floor, ${(t / floorDiskS).toFixed(2)}x floor + disk` : ''
       rows.push([
         w.name,
         tool,
@@ -239,6 +248,10 @@ try {
     if (floorS) {
       const ideal = w.idealS ? `, ${(floorS / w.idealS).toFixed(2)}x ideal` : ''
       rows.push([w.name, 'node floor', floorS.toFixed(2), rate(floorS), median(floor.map((m) => m.cpuS)).toFixed(2), '', '', `undici alone, bytes discarded${ideal}`])
+    }
+    if (floorDiskS) {
+      const cpu = median(floorDisk.map((m) => m.cpuS))
+      rows.push([w.name, 'floor + disk', floorDiskS.toFixed(2), rate(floorDiskS), cpu.toFixed(2), '', '', 'undici, files written as the worker writes them'])
     }
   }
 
@@ -260,6 +273,7 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] 
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker); files written to ${venue.dir} (${venue.filesystem})`)
 console.log(`node floor: undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
+console.log("floor + disk: the same, writing each file through the worker's own FileSink and DiskCalls: what batchdl costs beyond receiving and writing is the gap to this row")
 console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps; then the CPU seconds Redis used\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
