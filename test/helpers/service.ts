@@ -16,14 +16,18 @@ import { startOrigin, type Origin } from './origin.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
-/** The environment of one test file: its own queue prefix, reply prefix and download folder. */
+/**
+ * The environment of one test file: its own queue prefix, reply prefix and
+ * download folder (a new one, unless the overrides name one).
+ */
 export async function testEnv(name: string, overrides: Record<string, string> = {}): Promise<Record<string, string>> {
   const id = `${name}-${process.pid}-${randomBytes(3).toString('hex')}`
   return {
     REDIS_URL,
     QUEUE_PREFIX: `t-${id}`,
     LEGACY_REPLY_PREFIX: `t-${id}-resp`,
-    DOWNLOAD_DIR: await mkdtemp(join(tmpdir(), `batchdl-${name}-`)),
+    // Made only when used: cleanEnv removes the folder the environment names, and no other.
+    DOWNLOAD_DIR: overrides.DOWNLOAD_DIR ?? (await mkdtemp(join(tmpdir(), `batchdl-${name}-`))),
     LOG_LEVEL: 'silent',
     RETRY_BASE_DELAY_MS: '20',
     RETRY_MAX_DELAY_MS: '200',
