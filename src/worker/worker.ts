@@ -11,6 +11,7 @@ import { cancelChannel } from '../tasks/keys.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
 import { createTaskStore } from '../tasks/store.js'
+import { startWebhooks } from '../webhooks/start.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Semaphore } from './semaphore.js'
 
@@ -140,6 +141,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
     config.TASK_RETENTION_SECONDS > 0
       ? startRetentionSweeper({ store, downloadDir: config.DOWNLOAD_DIR, retentionSeconds: config.TASK_RETENTION_SECONDS, log })
       : null
+  const webhooks = startWebhooks(config, redis, metrics, log)
   void warnIfEvicting(redis, log)
   const runLoop = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
   log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
@@ -157,6 +159,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
         clearInterval(cancelPoll)
       }
       await sweeper?.close()
+      await webhooks?.close()
       await closeRedis(subscriber)
       await agent.close()
       await closeRedis(redis)
