@@ -10,7 +10,7 @@ export const FileRequest = Type.Object({
   fn: Type.String({
     maxLength: 1024,
     description:
-      'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL or control characters, at most 255 bytes of UTF-8',
+      'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL, control or invisible formatting characters, at most 255 bytes of UTF-8',
   }),
   url: Type.String({ maxLength: 8192, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'http or https URL' }),
   sha256: Type.Optional(Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'hex digest the bytes must match' })),
