@@ -38,7 +38,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: config.MAX_BODY_BYTES,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Every problem of a request, each with the schema it broke (for its rule in words).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, keywords: ['x-hint'] } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL
