@@ -66,6 +66,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await queue.close()
   })
 
+  app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })

@@ -246,4 +246,13 @@ describe('submit rate limit', () => {
     assert.ok(Number(third.headers['retry-after']) > 0)
     assert.equal((await post('key-b')).statusCode, 202, 'another key has its own budget')
   })
+
+  it('counts a key however its Authorization header is spelled', async () => {
+    const post = (authorization: string) =>
+      svc.app.inject({ method: 'POST', url: '/tasks', headers: { authorization }, payload: { task_info: [{ fn: 'a', url: 'http://example.com/a' }] } })
+    // key-b has one submit left after the test above; each spelling is the same key.
+    const codes = []
+    for (const spelling of ['bearer key-b', 'BEARER key-b', 'Bearer  key-b']) codes.push((await post(spelling)).statusCode)
+    assert.deepEqual(codes, [202, 429, 429])
+  })
 })
