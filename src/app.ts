@@ -38,7 +38,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: config.MAX_BODY_BYTES,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Every problem of a request, each with the schema it broke (for its rule in words).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, keywords: ['x-hint'] } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL
@@ -65,6 +66,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await queue.close()
   })
 
+  app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })
