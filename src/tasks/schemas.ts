@@ -41,6 +41,7 @@ export const TaskRequest = Type.Object(
       Type.String({
         maxLength: 2048,
         pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+        'x-hint': 'an http:// or https:// URL',
         description: 'http(s) URL POSTed a signed task.ended event at each end of the task; needs WEBHOOK_SECRET',
       }),
     ),
