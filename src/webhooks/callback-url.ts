@@ -18,11 +18,15 @@ export function callbackCheckFor(config: WebhookConfig): CallbackCheck {
   if (!config.WEBHOOK_SECRET) return () => 'callback_url needs the service to have a WEBHOOK_SECRET, and it has none'
   const policy = webhookPolicyFor(config)
   return (url) => {
+    if (URL.canParse(url)) {
+      const parsed = new URL(url)
+      // The receiver verifies the signature; a password in the URL would only be one more secret to leak.
+      if (parsed.username || parsed.password) return 'callback_url must not carry credentials (user:password@): the signature authenticates the call'
+    }
     const problem = policy.urlProblem(url)
-    if (problem?.startsWith('address')) return `callback_url: ${problem}, and not in WEBHOOK_ALLOWED_CIDRS`
-    if (problem) return `callback_url ${problem.replace(/^url /, '')}`
-    const parsed = new URL(url)
-    if (parsed.username || parsed.password) return 'callback_url must not carry credentials (user:password@)'
-    return null
+    if (!problem) return null
+    // The downloads' words, about the callback and its own exemption list.
+    const words = problem.replace('DOWNLOAD_ALLOWED_CIDRS', 'WEBHOOK_ALLOWED_CIDRS')
+    return words.startsWith('url ') ? `callback_url ${words.slice(4)}` : `callback_url: ${words}`
   }
 }

@@ -67,8 +67,8 @@ export function startWebhookLoop(deps: WebhookLoopDeps): WebhookLoop {
     if (!d || d.state !== 'pending') return store.unindex(taskId, id)
     const body = d.body ?? (await store.keepBody(taskId, id, bodyOf(d, deps.tokens)))
     const res = await postWebhook(agent, { url: d.url, body, deliveryId: id, secret: deps.secret, signal: stop.signal })
-    // Interrupted by a shutdown: not an attempt; the lease runs out and another process makes it.
-    if (stop.signal.aborted) return
+    // Interrupted by a shutdown: not an attempt; due again at once, for another process.
+    if (stop.signal.aborted) return store.release(taskId, id)
     const attempts = d.attempts + 1
     const result: AttemptResult = { state: 'pending', attempts, httpStatus: res.httpStatus, error: res.error, nextAt: null }
     if (res.ok) result.state = 'delivered'

@@ -102,6 +102,11 @@ export function createDeliveryStore(redis: Redis, config: KeyConfig) {
       else await redis.zrem(index, member)
     },
 
+    /** Gives a leased delivery back, due now (an attempt a shutdown interrupted). */
+    async release(taskId: string, id: string): Promise<void> {
+      await redis.zadd(index, 'XX', Date.now(), memberOf(taskId, id))
+    },
+
     /** A delivery that is gone or no longer pending leaves the index. */
     async unindex(taskId: string, id: string): Promise<void> {
       await redis.zrem(index, memberOf(taskId, id))
