@@ -97,7 +97,13 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(openapiRoutes)
   await app.register(uiRoutes)
   await app.register(healthRoutes, { redis })
-  await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
+  await app.register(metricsRoutes, {
+    metrics: opts.metrics ?? createMetrics(),
+    queue,
+    redis,
+    apiKeys: config.API_KEYS,
+    isPublic: config.METRICS_PUBLIC,
+  })
   await app.register(rateLimit, {
     global: false,
     redis,
