@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RequestLog } from './http/request-log.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
+import { downloadDirProblem } from './tasks/paths.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { taskServiceFor } from './tasks/service.js'
 
@@ -96,8 +97,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
   await app.register(uiRoutes)
-  await app.register(healthRoutes, { redis })
-  await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
+  await app.register(healthRoutes, { redis, diskProblem: () => downloadDirProblem(config.DOWNLOAD_DIR) })
+  await app.register(metricsRoutes, {
+    metrics: opts.metrics ?? createMetrics(),
+    queue,
+    redis,
+    apiKeys: config.API_KEYS,
+    isPublic: config.METRICS_PUBLIC,
+  })
   await app.register(rateLimit, {
     global: false,
     redis,
