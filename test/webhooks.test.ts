@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { webhookIndex } from '../src/tasks/keys.js'
+import { backoffMs } from '../src/webhooks/deliveries.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
@@ -115,6 +116,18 @@ describe('webhooks', () => {
     }, 5000, 'the failure counted')
   })
 
+  it('does not follow a redirect: a 307 is a failed attempt, and its target is never asked', async () => {
+    const target = await receiver()
+    const r = await receiver()
+    r.then = 307
+    r.location = target.url
+    await submit({ task_id: 'hookredirect', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-redirect.bin') }] })
+    const s = await webhookState('hookredirect', 'failed')
+    assert.deepEqual({ attempts: s.webhook.attempts, http_status: s.webhook.http_status }, { attempts: 4, http_status: 307 })
+    assert.equal(r.received.length, 4)
+    assert.equal(target.connections, 0)
+  })
+
   it('calls again, with a new delivery id, after a retried task ends', async () => {
     const r = await receiver()
     const files = [{ fn: 'ok.bin', url: h.origin.url('wh-r-ok.bin') }, { fn: 'bad.bin', url: h.origin.url('wh-r-bad.bin', { status: 404 }) }]
@@ -162,6 +175,19 @@ describe('webhooks', () => {
     r.release(200)
     await webhookState('hookhang', 'delivered')
     await webhookState('hookfree', 'delivered')
+  })
+})
+
+describe('webhook backoff', () => {
+  it('doubles from the base up to the cap, each delay between half and all of it', () => {
+    const base = 60_000
+    const cap = 3_600_000
+    const low = Array.from({ length: 9 }, (_, i) => backoffMs(i + 1, base, cap, () => 0))
+    const high = Array.from({ length: 9 }, (_, i) => backoffMs(i + 1, base, cap, () => 1))
+    assert.deepEqual(high, [60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000])
+    assert.deepEqual(low, high.map((d) => d / 2))
+    // The defaults (10 attempts) spread the retries over at least an hour, whatever the jitter.
+    assert.ok(low.reduce((a, b) => a + b) >= 3_600_000)
   })
 })
 
@@ -284,9 +310,10 @@ describe('webhook durability', () => {
     await first.stop('SIGKILL')
 
     r.then = 200
-    // Both at once, each one killed in the end whatever the other does.
-    const start = (role: string) => spawnService({ ...env, ROLE: role, METRICS_PORT: '0' }).then((c) => (children.push(c), c))
-    const [api] = await Promise.all([start('api'), start('worker')])
+    // One after the other: two starting at once on a loaded machine may each take longer than spawnService waits.
+    const api = await spawnService({ ...env, ROLE: 'api' })
+    children.push(api)
+    children.push(await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }))
     const s = await waitFor(async () => {
       const st = (await (await fetch(`${api.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
       return st.webhook?.state === 'delivered' ? st.webhook : undefined

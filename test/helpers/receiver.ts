@@ -1,6 +1,7 @@
 // A real webhook receiver on loopback: records every request (headers and raw
 // body) and answers what the test says: a list of statuses to give first,
-// then `then` (a status, or 'hang' to hold the request until released).
+// then `then` (a status, or 'hang' to hold the request until released); a
+// 3xx carries `location`.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
@@ -19,6 +20,8 @@ export interface Receiver {
   /** statuses answered first, in order */
   answers: number[]
   then: number | 'hang'
+  /** the Location of a 3xx answer */
+  location: string
   /** answers every held request with this status */
   release(status?: number): void
   close(): Promise<void>
@@ -28,7 +31,8 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
   const held: { res: ServerResponse; entry: Received }[] = []
   const answer = (res: ServerResponse, entry: Received, status: number) => {
     entry.status = status
-    res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'no')
+    const headers = status >= 300 && status < 400 ? { location: receiver.location } : {}
+    res.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(status < 300 ? 'ok' : 'no')
   }
   const receiver: Receiver = {
     url: '',
@@ -36,6 +40,7 @@ export async function startReceiver(host = '127.0.0.1'): Promise<Receiver> {
     connections: 0,
     answers: [],
     then: 200,
+    location: '/',
     release(status = 200) {
       for (const { res, entry } of held.splice(0)) answer(res, entry, status)
     },
