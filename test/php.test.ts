@@ -167,7 +167,7 @@ describe('PHP client', { skip: phpProblem() }, () => {
       }).catch((err: { stdout?: string }) => assert.fail(`php tests/run.php failed:\n${err.stdout ?? String(err)}`))
       const lines = stdout.trim().split('\n')
       assert.deepEqual(lines.filter((l) => !l.startsWith('ok - ')), [])
-      assert.equal(lines.length, 12, stdout)
+      assert.equal(lines.length, 13, stdout)
     } finally {
       silent.server.closeAllConnections()
       silent.server.close()

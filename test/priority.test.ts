@@ -22,10 +22,11 @@ describe('task priority', () => {
   const status = async (id: string) => (await h.svc.app.inject({ method: 'GET', url: `/tasks/${id}` })).json()
 
   it('starts a high task submitted after ten normal ones first, and a low one last', async () => {
+    // Five seconds of one slow file: time enough to queue the rest behind it on a loaded machine.
     const blocker = await h.svc.app.inject({
       method: 'POST',
       url: '/tasks',
-      payload: { task_id: 'blocker', task_info: [{ fn: 'slow.bin', url: h.origin.url('prio-slow.bin', { size: 100_000, rate: 100_000 }) }] },
+      payload: { task_id: 'blocker', task_info: [{ fn: 'slow.bin', url: h.origin.url('prio-slow.bin', { size: 500_000, rate: 100_000 }) }] },
     })
     assert.equal(blocker.statusCode, 202)
     await waitFor(async () => ((await status('blocker')).state === 'running' ? true : undefined), 10_000, 'the blocker running')
@@ -42,6 +43,9 @@ describe('task priority', () => {
     assert.equal((await status('high')).priority, 'high')
     assert.equal((await status('normal0')).priority, 'normal')
     assert.equal((await status('low')).priority, 'low')
+    const list = (await h.svc.app.inject({ method: 'GET', url: '/tasks?limit=200' })).json() as { tasks: { task_id: string; priority: string }[] }
+    const listed = Object.fromEntries(list.tasks.map((t) => [t.task_id, t.priority]))
+    assert.deepEqual([listed.high, listed.normal0, listed.low], ['high', 'normal', 'low'])
   })
 
   it('refuses an unknown priority, in words', async () => {

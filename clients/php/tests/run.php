@@ -154,6 +154,15 @@ if ($base !== null) {
         check(microtime(true) - $started < 5, 'given up after the timeout');
     });
 
+    test('list pages through the live task list, newest first, with each task\'s priority', function () use ($client, $run) {
+        $first = $client->list(['completed', 'partial'], 1);
+        check(count($first['tasks']) === 1 && is_string($first['next_cursor']), 'one task and a cursor');
+        $second = $client->list(['completed', 'partial'], 1, $first['next_cursor']);
+        check($second['tasks'][0]['task_id'] !== $first['tasks'][0]['task_id'], 'the next page goes on');
+        $mine = array_column($client->list([], 200)['tasks'], 'priority', 'task_id');
+        check(($mine["$run-1"] ?? null) === 'high' && ($mine["$run-r"] ?? null) === 'normal', 'the tasks of this run with their priority');
+    });
+
     test('list asks GET /tasks with the states, limit and cursor, and no JSON content type', function () {
         $answer = (new Client((string) getenv('LIST_URL')))->list(['running', 'queued'], 2, 'c1');
         check($answer['tasks'][0]['task_id'] === 't1' && $answer['next_cursor'] === 'c2', 'the page');
