@@ -147,12 +147,14 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
 
     /** The zip of the finished files; while the task runs only with `partial`. */
     async archive(taskId: string, partial: boolean): Promise<Archive> {
-      const status = await this.get(taskId)
+      const status = await withRedis(() => store.archiveView(taskId))
+      if (!status) throw new NotFoundError(`no task ${taskId}`)
       if ((status.state === 'queued' || status.state === 'running') && !partial) {
         throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
       }
       const done = status.files.filter((f) => f.state === 'done')
-      return buildArchive(taskDir(downloadDir, taskId), done)
+      // Every entry carries the task's end time: the same task gives the same bytes.
+      return buildArchive(taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()))
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */

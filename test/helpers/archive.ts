@@ -74,7 +74,10 @@ export interface RawDownload {
  * GET over node:http and collect the body. Never hangs: after `deadlineMs`
  * the request is destroyed and the result says so, with the bytes so far.
  */
-export function download(url: string, opts: { agent?: Agent; deadlineMs?: number; onChunk?: (chunk: Buffer) => void } = {}): Promise<RawDownload> {
+export function download(
+  url: string,
+  opts: { agent?: Agent; deadlineMs?: number; onResponse?: () => void; onChunk?: (chunk: Buffer) => void } = {},
+): Promise<RawDownload> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let status = 0
@@ -89,6 +92,7 @@ export function download(url: string, opts: { agent?: Agent; deadlineMs?: number
     const req = request(url, { agent: opts.agent }, (res) => {
       status = res.statusCode ?? 0
       headers = res.headers
+      opts.onResponse?.()
       res.on('data', (c: Buffer) => (opts.onChunk ? opts.onChunk(c) : chunks.push(c)))
       res.on('end', () => finish(true, null))
       res.on('error', (err) => finish(false, err.message))
