@@ -23,7 +23,8 @@ const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = async (ap
         summary: 'The finished files as one zip, streamed',
         description:
           'Entries are named by saved_as, stored (not deflated), zip64 when needed. While the task runs: 409, ' +
-          'unless partial=1 (the files finished so far). Takes the API key or the signed token of archive_url. ' +
+          'unless partial=1 (the files finished so far). With report=1 the zip starts with REPORT.txt, which lists ' +
+          'every file of the task that is not in it and why. Takes the API key or the signed token of archive_url. ' +
           'Content-Length is exact. A file removed or changed on disk since the task saved it fails the zip: ' +
           'with a 500 (file_missing, file_changed, file_unreadable) when it is found before the first byte, ' +
           'otherwise by cutting the response short.',
@@ -31,6 +32,9 @@ const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = async (ap
         querystring: Type.Object({
           token: Type.Optional(Type.String({ description: 'signed task token from archive_url' })),
           partial: Type.Optional(Type.Enum(['1', 'true'], { description: 'zip what is finished of a running task' })),
+          report: Type.Optional(
+            Type.Enum(['1', 'true'], { description: 'add REPORT.txt: every file of the task not in the zip, with its reason in plain words' }),
+          ),
         }),
         response: {
           200: { description: 'application/zip', content: { 'application/zip': { schema: { type: 'string', format: 'binary' } } } },
@@ -48,7 +52,7 @@ const archiveRoutes: FastifyPluginAsyncTypebox<ArchiveRoutesOptions> = async (ap
       const failed = (err: unknown) => req.log.error({ err, task_id: taskId }, 'archive failed')
       let archive: Archive
       try {
-        archive = await tasks.archive(taskId, req.query.partial !== undefined)
+        archive = await tasks.archive(taskId, req.query.partial !== undefined, req.query.report !== undefined)
       } catch (err) {
         // A file gone before the first byte: the answer says which (500, file_missing or file_changed).
         if (err instanceof ArchiveFileError) failed(err)

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
@@ -67,6 +67,38 @@ describe('archive', () => {
     assert.equal((await head.arrayBuffer()).byteLength, 0)
 
     assert.equal((await fetch(`${base}/tasks/zipped/archive`)).status, 401)
+  })
+
+  it('with report=1 starts with REPORT.txt: every file not in the zip, with its reason in words', async () => {
+    const { archive_url } = await submit('reported', [
+      { fn: 'ok.jpg', url: origin.url('rep-ok', { size: 1000 }) },
+      { fn: 'nf', url: origin.url('rep-nf.png', { status: 404 }) },
+      { fn: 'REPORT.txt', url: origin.url('rep-report.txt', { size: 10 }) },
+      { fn: 'boom.bin', url: origin.url('rep-boom', { status: 500 }) },
+    ])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_reported`)
+    const res = await fetch(`${base + archive_url}&report=1`)
+    assert.equal(res.status, 200)
+    const body = Buffer.from(await res.arrayBuffer())
+    assert.equal(Number(res.headers.get('content-length')), body.length)
+    const path = join(work, 'reported.zip')
+    await writeFile(path, body)
+    // A file of the task is called REPORT.txt: the report takes the next free name.
+    assert.deepEqual((await run('zipinfo', ['-1', path])).stdout.trim().split('\n'), ['REPORT (2).txt', 'ok.jpg', 'REPORT.txt'])
+    const report = (await run('unzip', ['-p', path, 'REPORT (2).txt'])).stdout
+    assert.equal(
+      report,
+      'Task reported: 2 of 4 files are in this zip; these 2 are not:\r\n' +
+        '\r\n' +
+        'nf.png (submitted as "nf"): The server answered 404 (not found)\r\n' +
+        'boom.bin: The server answered 500 (server error)\r\n',
+    )
+
+    await submit('all-there', [{ fn: 'only.bin', url: origin.url('rep-only', { size: 5 }) }])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_all-there`)
+    const all = Buffer.from(await (await fetch(`${base}/tasks/all-there/archive?report=1`, { headers: auth })).arrayBuffer())
+    await writeFile(join(work, 'all.zip'), all)
+    assert.equal((await run('unzip', ['-p', join(work, 'all.zip'), 'REPORT.txt'])).stdout, 'Task all-there: all 1 files are in this zip.\r\n')
   })
 
   it('answers 409 while the task runs, unless partial=1', async () => {

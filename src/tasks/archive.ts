@@ -4,7 +4,7 @@
 // where a field would overflow. Its size is known before the first byte.
 import { Readable } from 'node:stream'
 import { planZip, type ZipEntry } from '../zip/format.js'
-import { zipChunks } from '../zip/writer.js'
+import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
 import { taskFileSource } from './archive-files.js'
 
 export interface ArchiveEntry {
@@ -18,20 +18,36 @@ export interface Archive {
   size: number
 }
 
+/** A file made for the zip, not read from disk (REPORT.txt). */
+export interface MadeFile {
+  name: string
+  content: Buffer
+}
+
 /**
- * The zip of `entries` from `dir`. Resolves once its first bytes are ready,
- * so that a file missing at the start is an error answer rather than a
- * broken download; a file failing later errors the stream (ArchiveFileError).
+ * The zip of `entries` from `dir`, after `made` (if any). Resolves once its
+ * first bytes are ready, so that a file missing at the start is an error
+ * answer rather than a broken download; a file failing later errors the
+ * stream (ArchiveFileError).
  */
-export async function buildArchive(dir: string, entries: readonly ArchiveEntry[], modified: Date): Promise<Archive> {
-  const plan = planZip(
-    entries.map((e): ZipEntry => ({ name: e.saved_as, size: e.bytes })),
-    modified,
-  )
-  const chunks = zipChunks(plan, taskFileSource(dir))
+export async function buildArchive(dir: string, entries: readonly ArchiveEntry[], modified: Date, made?: MadeFile): Promise<Archive> {
+  const zipEntries = entries.map((e): ZipEntry => ({ name: e.saved_as, size: e.bytes }))
+  if (made) zipEntries.unshift({ name: made.name, size: made.content.length })
+  const plan = planZip(zipEntries, modified)
+  const disk = taskFileSource(dir)
+  const source: EntrySource = made ? { open: (e, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : disk.open(e, i)) } : disk
+  const chunks = zipChunks(plan, source)
   const first = await chunks.next()
   const stream = Readable.from(startingWith(first, chunks), { objectMode: false })
   return { stream, size: plan.size }
+}
+
+function bufferReader(content: Buffer): EntryReader {
+  let sent = false
+  return {
+    read: async () => (sent ? null : ((sent = true), content)),
+    close: async () => {},
+  }
 }
 
 /**

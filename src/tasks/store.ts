@@ -195,8 +195,8 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     /**
      * What a zip of the task needs, and only that: status() of a 10,000-file
      * task held the event loop for hundreds of milliseconds (every field of
-     * every file, as an object); this reads three fields per file, as arrays,
-     * a slice of files per round trip.
+     * every file, as an object); this reads the four fields per file it
+     * needs, as arrays, a slice of files per round trip.
      */
     async archiveView(id: string): Promise<ArchiveView | null> {
       const k = keys(id)
@@ -206,10 +206,18 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
       const files: ArchiveView['files'] = []
       for (let from = 0; from < specs.length; from += ARCHIVE_VIEW_SLICE) {
         const slice = specs.slice(from, from + ARCHIVE_VIEW_SLICE)
-        const values = await redis.hmget(k.files, ...slice.flatMap((_, j) => [`${from + j}.state`, `${from + j}.bytes`, `${from + j}.error`]))
+        const fields = slice.flatMap((_, j) => ['state', 'bytes', 'error', 'http_status'].map((name) => `${from + j}.${name}`))
+        const values = await redis.hmget(k.files, ...fields)
         slice.forEach((f, j) => {
-          const fileState = (values[3 * j] ?? 'queued') as FileState
-          files.push({ fn: f.fn, saved_as: f.saved_as, state: fileState, bytes: Number(values[3 * j + 1] ?? 0), error: values[3 * j + 2] || null })
+          const [fileState, bytes, error, httpStatus] = values.slice(4 * j, 4 * j + 4)
+          files.push({
+            fn: f.fn,
+            saved_as: f.saved_as,
+            state: (fileState ?? 'queued') as FileState,
+            bytes: Number(bytes ?? 0),
+            error: error || null,
+            http_status: httpStatus ? Number(httpStatus) : null,
+          })
         })
       }
       return { state: state as TaskState, finished_at: orNull(finishedAt ?? undefined), files }
@@ -222,7 +230,7 @@ const ARCHIVE_VIEW_SLICE = 1000
 export interface ArchiveView {
   state: TaskState
   finished_at: string | null
-  files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null }[]
+  files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
 }
 
 function toStatus(meta: Record<string, string>, files: Record<string, string>): TaskStatus {
