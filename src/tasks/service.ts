@@ -8,6 +8,7 @@ import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
+import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from './paths.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
 import { jobIdOf, jobPriority, type TaskJob } from './queue.js'
@@ -183,14 +184,19 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, c
       })
     },
 
-    /** The zip of the finished files; while the task runs only with `partial`. */
-    async archive(taskId: string, partial: boolean): Promise<Archive> {
-      const status = await this.get(taskId)
+    /** The zip of the finished files; while the task runs only with `partial`; with `report`, REPORT.txt first. */
+    async archive(taskId: string, partial: boolean, report = false): Promise<Archive> {
+      const status = await withRedis(() => store.archiveView(taskId))
+      if (!status) throw new NotFoundError(`no task ${taskId}`)
       if ((status.state === 'queued' || status.state === 'running') && !partial) {
         throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
       }
       const done = status.files.filter((f) => f.state === 'done')
-      return buildArchive(taskDir(downloadDir, taskId), done)
+      const made = report
+        ? { name: reportName(done.map((f) => f.saved_as)), content: Buffer.from(archiveReport(taskId, status.files)) }
+        : undefined
+      // Every entry carries the task's end time: the same task gives the same bytes.
+      return buildArchive(taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */
