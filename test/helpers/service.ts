@@ -155,7 +155,11 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
     })
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
   })
-  const address = await started.finally(() => clearTimeout(timer))
+  const address = await started.finally(() => clearTimeout(timer)).catch((err: unknown) => {
+    // A start given up on is killed: left running, it would keep the test process alive.
+    child.kill('SIGKILL')
+    throw err
+  })
   return {
     child,
     address,
