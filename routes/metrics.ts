@@ -1,13 +1,13 @@
 import type { Queue } from 'bullmq'
 import type { FastifyPluginAsync } from 'fastify'
-import type { Redis } from 'ioredis'
 import type { Metrics } from '../src/metrics.js'
 import type { TaskJob } from '../src/tasks/queue.js'
+import type { RedisClient } from '../src/redis/connection.js'
 
 export interface MetricsRoutesOptions {
   metrics: Metrics
   queue: Queue<TaskJob>
-  redis: Redis
+  redis: RedisClient
 }
 
 const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const

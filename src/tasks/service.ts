@@ -1,7 +1,7 @@
 // What the API does with tasks; routes/tasks.ts only maps HTTP onto it.
 import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Backend } from '../backend.js'
 import type { TokenSigner } from '../events/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
@@ -9,14 +9,17 @@ import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { removeTaskFiles, taskDir } from './paths.js'
-import { jobIdOf, type TaskJob } from './queue.js'
+import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
+import type { RedisClient } from '../redis/connection.js'
+import { jobIdOf, queueKey, type TaskJob } from './queue.js'
 import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
-import { createTaskStore, type FileSpec, type TaskStore } from './store.js'
+import type { FileSpec, TaskStore } from './store.js'
 
 export interface TaskServiceDeps {
-  redis: Redis
+  redis: RedisClient
   store: TaskStore
   queue: Queue<TaskJob>
+  acks: ReplicaAcks | null
   tokens: TokenSigner
   policy: AddressPolicy
   maxFilesPerTask: number
@@ -26,11 +29,12 @@ export interface TaskServiceDeps {
 export type TaskService = ReturnType<typeof createTaskService>
 
 /** The service as the configuration sets it up, for every process that takes tasks (API, legacy intake). */
-export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJob>, tokens: TokenSigner): TaskService {
+export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSigner): TaskService {
   return createTaskService({
-    redis,
-    store: createTaskStore(redis, config),
-    queue,
+    redis: backend.redis,
+    store: backend.store,
+    queue: backend.queue,
+    acks: backend.acks,
     tokens,
     policy: addressPolicyFor(config),
     maxFilesPerTask: config.MAX_FILES_PER_TASK,
@@ -40,14 +44,14 @@ export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJo
 
 const MAX_DETAILS = 100
 
-export function createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, queue, acks, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
     try {
       return await step()
     } catch (err) {
-      if (redis.status !== 'ready' || isConnectionError(err)) throw new UnavailableError()
+      if (redis.status !== 'ready' || isConnectionError(err) || err instanceof ReplicaAckError) throw new UnavailableError()
       throw err
     }
   }
@@ -55,6 +59,8 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
   async function enqueue(taskId: string, jobId?: string | null): Promise<void> {
     // The job id makes this idempotent: adding an existing job is a no-op.
     await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId) })
+    // In a Cluster the queue's keys live on another node than the task's.
+    await replicated(redis, queueKey(queue), acks)
     await store.accept(taskId)
   }
 
@@ -198,5 +204,9 @@ function fingerprintOf(spec: FileSpec[]): string {
 
 function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET/.test(err.message)
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.name === 'ClusterAllFailedError' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|READONLY/.test(err.message)
+  )
 }

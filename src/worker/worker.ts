@@ -1,16 +1,16 @@
 // The worker role: takes tasks from the BullMQ queue and runs them.
 import { WaitingError, Worker, type Job } from 'bullmq'
+import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
 import { DiskCalls } from '../download/disk-calls.js'
 import { addressPolicyFor } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
+import { warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
-import { createTaskStore } from '../tasks/store.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Semaphore } from './semaphore.js'
 
@@ -42,11 +42,11 @@ export interface TaskWorker {
   close(): Promise<void>
 }
 
-export async function startWorker(config: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<TaskWorker> {
-  const redis = createRedis(redisUrl, 'worker', log)
+/** Runs tasks on the worker role's backend, which the caller closes after the worker. */
+export async function startWorker(config: Config, backend: Backend, log: Logger, metrics: Metrics): Promise<TaskWorker> {
+  const { redis, store } = backend
   // A subscribed connection can do nothing else: it gets its own.
-  const subscriber = createRedis(redisUrl, 'worker', log)
-  const store = createTaskStore(redis, config)
+  const subscriber = backend.connect('cancel')
   const { agent, dispatcher } = createDownloadAgent({
     policy: addressPolicyFor(config),
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
@@ -126,7 +126,8 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
     const jobId = running.get(taskId)
     if (jobId && worker.cancelJob(jobId, CANCELLED)) log.info({ taskId }, 'cancelling task')
   }
-  subscriber.on('message', (_channel: string, taskId: string) => cancel(taskId))
+  const onCancel = (_channel: string, taskId: string) => cancel(taskId)
+  subscriber.on('message', onCancel)
   await subscriber.subscribe(cancelChannel(config))
   // The published request is instant but lost if this connection was down at
   // that moment: the flag in Redis is checked every second as well.
@@ -156,10 +157,9 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
         clearTimeout(interrupt)
         clearInterval(cancelPoll)
       }
+      subscriber.off('message', onCancel) // the connection itself closes with the backend
       await sweeper?.close()
-      await closeRedis(subscriber)
       await agent.close()
-      await closeRedis(redis)
     },
   }
 }

@@ -8,6 +8,7 @@ import { createInterface } from 'node:readline'
 import type { FastifyInstance } from 'fastify'
 import { Redis } from 'ioredis'
 import { buildApp } from '../../src/app.js'
+import { openBackend } from '../../src/backend.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 import { createMetrics, type Metrics } from '../../src/metrics.js'
@@ -70,9 +71,12 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
   const config = loadConfig(env)
   log ??= createLogger(config.LOG_LEVEL)
   const metrics = createMetrics()
-  const app = await buildApp(config, { logger: log, metrics })
+  // As src/service.ts does for ROLE=all: one backend per role.
+  const apiBackend = openBackend(config, 'api', log)
+  const app = await buildApp(config, { backend: apiBackend, logger: log, metrics })
   await app.ready()
-  const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log, metrics) : null
+  const workerBackend = withWorker ? openBackend(config, 'worker', log) : null
+  const worker = workerBackend ? await startWorker(config, workerBackend, log, metrics) : null
   return {
     config,
     metrics,
@@ -80,7 +84,9 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
     worker,
     close: async () => {
       await worker?.close()
+      await workerBackend?.close()
       await app.close()
+      await apiBackend.close()
     },
   }
 }
