@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import { buildApp } from '../../src/app.js'
 import { openBackend } from '../../src/backend.js'
 import { loadConfig, type Config } from '../../src/config.js'
@@ -95,8 +95,8 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
  * Reads a reply list the way the PHP backend does (BRPOP, oldest first) until
  * `end`, on a connection of its own. Throws when `end` does not come in time.
  */
-export async function readReplies(key: string, timeoutMs = 20_000, redisUrl = REDIS_URL): Promise<string[]> {
-  const redis = new Redis(redisUrl)
+export async function readReplies(key: string, timeoutMs = 20_000, redisUrl: string | (() => Redis | Cluster) = REDIS_URL): Promise<string[]> {
+  const redis = typeof redisUrl === 'string' ? new Redis(redisUrl) : redisUrl()
   const messages: string[] = []
   const deadline = Date.now() + timeoutMs
   try {
