@@ -40,7 +40,8 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: config.MAX_BODY_BYTES,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Every problem of a request, each with the schema it broke (for its rule in words).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, keywords: ['x-hint'] } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const { backend } = opts
@@ -55,6 +56,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
   })
   app.addHook('onClose', () => hub.close())
 
+  app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })

@@ -4,6 +4,7 @@
 // ROLE=worker process serves its own on METRICS_PORT.
 import { createServer, type Server } from 'node:http'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Logger } from './logger.js'
 
 export type Metrics = ReturnType<typeof createMetrics>
 
@@ -39,8 +40,11 @@ export function createMetrics() {
   }
 }
 
-/** A worker process's own /metrics endpoint. */
-export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+/**
+ * A worker process's own /metrics endpoint, or null when its port is taken:
+ * several workers on one host must all start, and only one can have the port.
+ */
+export async function serveMetrics(metrics: Metrics, host: string, port: number, log: Logger): Promise<Server | null> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end()
@@ -51,6 +55,22 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number)
       () => res.writeHead(500).end(),
     )
   })
-  await new Promise<void>((resolve) => server.listen(port, host, resolve))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    log.warn(
+      { port, host, code },
+      `metrics port ${port} is not available (${code}): this worker serves no /metrics; give each worker process its own METRICS_PORT, or 0`,
+    )
+    return null
+  }
+  server.on('error', (err) => log.error({ err }, 'metrics server error'))
   return server
 }

@@ -32,8 +32,8 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const worker = await startWorker(config, backend, log, metrics)
       closers.push(() => worker.close())
       if (config.ROLE === 'worker' && config.METRICS_PORT > 0) {
-        const server = await serveMetrics(metrics, config.HOST, config.METRICS_PORT)
-        closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+        const server = await serveMetrics(metrics, config.HOST, config.METRICS_PORT, log)
+        if (server) closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
       }
       if (config.LEGACY_TASK_QUEUE) {
         // Loaded only when configured: it brings the submit path (validation, archives) into a worker.

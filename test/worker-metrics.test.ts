@@ -27,4 +27,19 @@ describe('worker metrics port', () => {
     assert.match(text, /^# TYPE batchdl_files_finished_total counter$/m)
     assert.equal((await fetch(`http://127.0.0.1:${port}/tasks`)).status, 404)
   })
+
+  it('lets a second worker on the same host start, saying its metrics port is taken', async () => {
+    const second = await spawnService({ ...env, ROLE: 'worker' })
+    try {
+      assert.equal(second.child.exitCode, null)
+      assert.ok(
+        second.logs.some((l) => l.includes('metrics port') && l.includes(String(port))),
+        `no log line about the busy port: ${second.logs.join('\n')}`,
+      )
+      // The first worker still serves its figures.
+      assert.equal((await fetch(`http://127.0.0.1:${port}/metrics`)).status, 200)
+    } finally {
+      assert.equal(await second.stop(), 0)
+    }
+  })
 })
