@@ -135,19 +135,24 @@ export interface ChildService {
  * started". From the sources through tsx, or, with `built`, as production runs
  * it: dist/src/main.js (run `npm run build` first).
  */
-export async function spawnService(env: Record<string, string>, opts: { built?: boolean; nodeArgs?: string[] } = {}): Promise<ChildService> {
+export async function spawnService(
+  env: Record<string, string>,
+  opts: { built?: boolean; nodeArgs?: string[]; startTimeoutMs?: number; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<ChildService> {
   const args = [...(opts.nodeArgs ?? []), ...(opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'])]
   const child = spawn(process.execPath, args, {
     // The start is read from the log: at least info, whatever the test environment says.
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  opts.onSpawn?.(child)
   const logs: string[] = []
   const lines = createInterface({ input: child.stdout! })
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()))
   let timer: NodeJS.Timeout | undefined
   const started = new Promise<string | null>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`)), 20_000)
+    const ms = opts.startTimeoutMs ?? 20_000
+    timer = setTimeout(() => reject(new Error(`service did not start in ${ms} ms: ${logs.join('\n')}`)), ms)
     lines.on('line', (line) => {
       logs.push(line)
       // Parsed only when it may be the one: a loaded API logs thousands of lines a second.
@@ -161,7 +166,11 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
     })
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
   })
-  const address = await started.finally(() => clearTimeout(timer))
+  // One that did not start is not left running behind the test.
+  const address = await started.catch((err: unknown) => {
+    child.kill('SIGKILL')
+    throw err
+  }).finally(() => clearTimeout(timer))
   return {
     child,
     address,
