@@ -13,7 +13,19 @@ const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')
 
 describe('docker-compose.yml', () => {
   it('runs the API and the worker from this image', () => {
-    assert.deepEqual(ours.map(([name, s]) => [name, s.environment?.ROLE]), [['api', 'api'], ['worker', 'worker']])
+    assert.deepEqual(ours.map(([name, s]) => [name, s.environment?.ROLE]), [
+      ['api', 'api'],
+      ['worker', 'worker'],
+      ['api-sentinel', 'api'],
+      ['worker-sentinel', 'worker'],
+    ])
+  })
+
+  it('lets a Prometheus in another container reach every worker\'s metrics', () => {
+    for (const [name, service] of ours.filter(([, s]) => s.environment?.ROLE === 'worker')) {
+      assert.equal(service.environment?.HOST, '0.0.0.0', name)
+    }
+    assert.deepEqual(compose.services['worker-sentinel']?.command, compose.services.worker?.command)
   })
 
   it('gives each service a configuration that loads', () => {
