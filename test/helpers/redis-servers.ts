@@ -60,6 +60,34 @@ async function startRedisServer(dir: string, port: number, extra: string[] = [])
   return serverOf(port, child)
 }
 
+export interface Replicated {
+  url: string
+  servers: RedisServer[]
+  stop(): Promise<void>
+}
+
+/** A private primary with `replicas` replicas, no Sentinel: for REDIS_REPLICA_ACKS without a failover. */
+export async function startReplicated(replicas = 1): Promise<Replicated> {
+  const dir = await mkdtemp(join(tmpdir(), 'batchdl-replicated-'))
+  const primary = await startRedisServer(dir, await freePort(), ['--dbfilename', 'p.rdb'])
+  const servers = [primary]
+  for (let i = 0; i < replicas; i++) {
+    servers.push(await startRedisServer(dir, await freePort(), ['--dbfilename', `r${i}.rdb`, '--replicaof', '127.0.0.1', String(primary.port)]))
+  }
+  await waitFor(async () => {
+    const info = String(await ask(primary.port, 'INFO', 'replication'))
+    return (info.match(/state=online/g) ?? []).length === replicas ? true : undefined
+  }, 20_000, 'replicas online')
+  return {
+    url: `redis://127.0.0.1:${primary.port}`,
+    servers,
+    async stop() {
+      for (const s of servers) await s.kill()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
 export interface SentinelSet {
   master: string
   /** REDIS_SENTINELS for the service */
