@@ -21,6 +21,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RequestLog } from './http/request-log.js'
 import { settled, warnIfEvicting } from './redis/connection.js'
+import { downloadDirProblem } from './tasks/paths.js'
 import { taskServiceFor } from './tasks/service.js'
 
 export const API_VERSION = '1.0.0'
@@ -86,8 +87,14 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
   await app.register(uiRoutes)
-  await app.register(healthRoutes, { redis })
-  await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
+  await app.register(healthRoutes, { redis, diskProblem: () => downloadDirProblem(config.DOWNLOAD_DIR) })
+  await app.register(metricsRoutes, {
+    metrics: opts.metrics ?? createMetrics(),
+    queue,
+    redis,
+    apiKeys: config.API_KEYS,
+    isPublic: config.METRICS_PUBLIC,
+  })
   await app.register(rateLimit, {
     global: false,
     redis,

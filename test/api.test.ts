@@ -216,6 +216,21 @@ describe('API keys', () => {
     }
     assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'health needs no key')
   })
+
+  it('asks a key for /metrics, unless METRICS_PUBLIC is set', async () => {
+    const scrape = (app: InProcessService['app'], headers: Record<string, string> = {}) =>
+      app.inject({ method: 'GET', url: '/metrics', headers }).then((r) => r.statusCode)
+    assert.equal(await scrape(svc.app), 401)
+    assert.equal(await scrape(svc.app, { authorization: 'Bearer new-key' }), 200)
+    const penv = await testEnv('pubmetrics', { API_KEYS: 'k', METRICS_PUBLIC: 'true' })
+    const pub = await startInProcess(penv, false)
+    try {
+      assert.equal(await scrape(pub.app), 200)
+    } finally {
+      await pub.close()
+      await cleanEnv(penv)
+    }
+  })
 })
 
 describe('submit rate limit', () => {

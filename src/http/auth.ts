@@ -30,6 +30,9 @@ export function apiKeyHook(keys: readonly string[]) {
   }
 }
 
+/** For /metrics: a key as for the API, unless the operator made the figures public. */
+export const metricsAccessHook = (keys: readonly string[], isPublic: boolean) => apiKeyHook(isPublic ? [] : keys)
+
 /**
  * For what a browser opens by URL (events, archive): an API key, or a
  * `token` query parameter signed for the task in the `id` route parameter.
@@ -47,7 +50,7 @@ export function taskAccessHook(keys: readonly string[], tokens: TokenSigner) {
 }
 
 /** The position in `keys` of the key an Authorization header carries, or null. */
-function keyChecker(keys: readonly string[]) {
+export function keyChecker(keys: readonly string[]) {
   const digests = keys.map(digest)
   return (header: string | undefined): number | null => {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
