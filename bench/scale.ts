@@ -74,7 +74,7 @@ try {
         for (let i = 0; i < workers; i++) {
           procs.push(await spawnService({ ...env, ...WORKER.env, ROLE: 'worker' }, { built: true, nodeArgs: WORKER.nodeArgs }))
         }
-        await runTasks(api, env, 'warm', FILES / 4) // unmeasured: each new worker compiles its download path
+        await runTasks(api, env, 'warm', TASKS * 32) // unmeasured: each new worker compiles its download path
         const c0 = await counters(redis)
         const wallS = await runTasks(api, env, `r${round}`, FILES)
         const c1 = await counters(redis)

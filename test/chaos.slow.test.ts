@@ -38,7 +38,7 @@ function taskFiles(origin: Origin, t: number): Spec[] {
   })
 }
 
-describe('chaos: SIGKILL and restart of random processes', { timeout: 240_000 }, () => {
+describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 }, () => {
   let origin: Origin
   let env: Record<string, string>
   /** Every process of the test, started or starting: a kill may hit one while it starts. */
