@@ -59,7 +59,8 @@ describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 },
   const alive = () => procs.filter((p) => p.child.exitCode === null && p.child.signalCode === null)
   /** A request to any API process that is up; one that was just killed is skipped. */
   const api = async (path: string, init?: RequestInit): Promise<Response> => {
-    for (;;) {
+    const deadline = Date.now() + 60_000
+    while (Date.now() < deadline) {
       const apis = alive().filter((p) => p.role === 'api' && p.address)
       const target = apis[Math.floor(Math.random() * apis.length)]
       if (target) {
@@ -71,6 +72,7 @@ describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 },
       }
       await new Promise((r) => setTimeout(r, 50))
     }
+    throw new Error(`no API process answered ${path} for 60 s`)
   }
 
   before(async () => {
