@@ -8,16 +8,19 @@ import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
+import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from './paths.js'
 import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
 import type { RedisClient } from '../redis/connection.js'
 import { jobIdOf, queueKey, type TaskJob } from './queue.js'
-import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
+import { TASK_STATES, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
 import type { FileSpec, TaskStore } from './store.js'
+import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
 export interface TaskServiceDeps {
   redis: RedisClient
   store: TaskStore
+  list: TaskList
   queue: Queue<TaskJob>
   acks: ReplicaAcks | null
   tokens: TokenSigner
@@ -33,6 +36,7 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
   return createTaskService({
     redis: backend.redis,
     store: backend.store,
+    list: createTaskList(backend.redis, config),
     queue: backend.queue,
     acks: backend.acks,
     tokens,
@@ -43,8 +47,11 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
 }
 
 const MAX_DETAILS = 100
+/** Tasks in one page of GET /tasks, by default and at the most. */
+const DEFAULT_PAGE = 50
+const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, queue, acks, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, acks, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -98,12 +105,37 @@ export function createTaskService({ redis, store, queue, acks, tokens, policy, m
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
           }
           // A retried submit whose first try died before the job was queued.
-          if (res.state === 'queued') await enqueue(taskId, await store.jobId(taskId))
+          if (res.state === 'queued') {
+            await list.add(taskId, Date.now())
+            await enqueue(taskId, await store.jobId(taskId))
+          }
           return { created: false, task: accepted(taskId, res.state, spec.length) }
         }
+        await list.add(taskId, Date.now())
         await enqueue(taskId)
         return { created: true, task: accepted(taskId, 'queued', spec.length) }
       })
+    },
+
+    /** The task list, newest first; `state` is the query's comma-separated states. */
+    async list(query: { state?: string; limit?: string; cursor?: string }): Promise<TaskListPage> {
+      const details: { path: string; message: string }[] = []
+      const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit)
+      if (limit > MAX_PAGE) details.push({ path: '/limit', message: `limit must be a whole number from 1 to ${MAX_PAGE}` })
+      let states: TaskState[] | null = null
+      if (query.state !== undefined) {
+        const asked = query.state.split(',').map((s) => s.trim()).filter(Boolean)
+        const unknown = asked.filter((s) => !(TASK_STATES as readonly string[]).includes(s))
+        if (unknown.length > 0) {
+          details.push({ path: '/state', message: `state ${unknown.join(', ')} is not a task state: use ${TASK_STATES.join(', ')}` })
+        }
+        states = asked as TaskState[]
+      }
+      if (query.cursor !== undefined && !decodeCursor(query.cursor)) {
+        details.push({ path: '/cursor', message: 'cursor is not one this service gave: use next_cursor as it came' })
+      }
+      if (details.length > 0) throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details)
+      return withRedis(() => list.page({ states, limit, cursor: query.cursor ?? null }))
     },
 
     lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
@@ -148,17 +180,23 @@ export function createTaskService({ redis, store, queue, acks, tokens, policy, m
         await store.claimFinished(taskId)
         await removeTaskFiles(downloadDir, taskId)
         await store.remove(taskId)
+        await list.remove(taskId)
       })
     },
 
-    /** The zip of the finished files; while the task runs only with `partial`. */
-    async archive(taskId: string, partial: boolean): Promise<Archive> {
-      const status = await this.get(taskId)
+    /** The zip of the finished files; while the task runs only with `partial`; with `report`, REPORT.txt first. */
+    async archive(taskId: string, partial: boolean, report = false): Promise<Archive> {
+      const status = await withRedis(() => store.archiveView(taskId))
+      if (!status) throw new NotFoundError(`no task ${taskId}`)
       if ((status.state === 'queued' || status.state === 'running') && !partial) {
         throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
       }
       const done = status.files.filter((f) => f.state === 'done')
-      return buildArchive(taskDir(downloadDir, taskId), done)
+      const made = report
+        ? { name: reportName(done.map((f) => f.saved_as)), content: Buffer.from(archiveReport(taskId, status.files)) }
+        : undefined
+      // Every entry carries the task's end time: the same task gives the same bytes.
+      return buildArchive(taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */

@@ -197,7 +197,46 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
       if (!meta.spec) return null
       return toStatus(meta, files)
     },
+
+    /**
+     * What a zip of the task needs, and only that: status() of a 10,000-file
+     * task held the event loop for hundreds of milliseconds (every field of
+     * every file, as an object); this reads the four fields per file it
+     * needs, as arrays, a slice of files per round trip.
+     */
+    async archiveView(id: string): Promise<ArchiveView | null> {
+      const k = keys(id)
+      const [spec, state, finishedAt] = await redis.hmget(k.meta, 'spec', 'state', 'finished_at')
+      if (!spec) return null
+      const specs = JSON.parse(spec) as FileSpec[]
+      const files: ArchiveView['files'] = []
+      for (let from = 0; from < specs.length; from += ARCHIVE_VIEW_SLICE) {
+        const slice = specs.slice(from, from + ARCHIVE_VIEW_SLICE)
+        const fields = slice.flatMap((_, j) => ['state', 'bytes', 'error', 'http_status'].map((name) => `${from + j}.${name}`))
+        const values = await redis.hmget(k.files, ...fields)
+        slice.forEach((f, j) => {
+          const [fileState, bytes, error, httpStatus] = values.slice(4 * j, 4 * j + 4)
+          files.push({
+            fn: f.fn,
+            saved_as: f.saved_as,
+            state: (fileState ?? 'queued') as FileState,
+            bytes: Number(bytes ?? 0),
+            error: error || null,
+            http_status: httpStatus ? Number(httpStatus) : null,
+          })
+        })
+      }
+      return { state: state as TaskState, finished_at: orNull(finishedAt ?? undefined), files }
+    },
   }
+}
+
+const ARCHIVE_VIEW_SLICE = 1000
+
+export interface ArchiveView {
+  state: TaskState
+  finished_at: string | null
+  files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
 }
 
 function toStatus(meta: Record<string, string>, files: Record<string, string>): TaskStatus {
