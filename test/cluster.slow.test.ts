@@ -126,4 +126,9 @@ describe('Redis Cluster', { timeout: 120_000 }, () => {
     assert.deepEqual(await readReplies(reply('cl4'), 20_000, connect), ['start', 'seed.bin', 'end'])
     assert.equal(await client.llen(env.LEGACY_TASK_QUEUE!), 0)
   })
+
+  it('lists every task, newest first, across slots', async () => {
+    const { tasks } = (await (await api('/tasks?limit=10')).json()) as { tasks: { task_id: string }[] }
+    assert.deepEqual(tasks.map((t) => t.task_id).sort(), ['cl1', 'cl2', 'cl3', 'cl4'])
+  })
 })
