@@ -12,19 +12,21 @@ export interface TaskKeys {
   events: string
   /** list: the legacy reply list PHP reads */
   reply: string
+  /** hash: the task's webhook deliveries; outlives a purge, so that a pending one is still made */
+  webhook: string
 }
 
 /**
- * Our keys carry the reply list's name as their hash tag, so that all four
+ * Our keys carry the reply list's name as their hash tag, so that all five
  * land in one Redis Cluster slot and each Lua step can touch them together.
  */
 export function taskKeys(config: KeyConfig, taskId: string): TaskKeys {
   const reply = `${config.LEGACY_REPLY_PREFIX}_${taskId}`
   const base = `${config.QUEUE_PREFIX}:{${reply}}`
-  return { meta: `${base}:meta`, files: `${base}:files`, events: `${base}:events`, reply }
+  return { meta: `${base}:meta`, files: `${base}:files`, events: `${base}:events`, reply, webhook: `${base}:webhook` }
 }
 
-export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.reply]
+export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.reply, k.webhook]
 
 /** The channel workers listen on for cancel requests. */
 export const cancelChannel = (config: KeyConfig) => `${config.QUEUE_PREFIX}:cancel`
@@ -45,3 +47,6 @@ export function hashTagOf(key: string): string {
   }
   return key
 }
+
+/** Sorted set of webhook deliveries to make, "<task_id>/<delivery_id>" by when (ms) each is due. */
+export const webhookIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:webhooks`

@@ -12,8 +12,9 @@ import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from './paths.js'
 import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
 import type { RedisClient } from '../redis/connection.js'
-import { jobIdOf, queueKey, type TaskJob } from './queue.js'
-import { TASK_STATES, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
+import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
+import { jobIdOf, jobPriority, queueKey, type TaskJob } from './queue.js'
+import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
 import type { FileSpec, TaskStore } from './store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
@@ -25,6 +26,8 @@ export interface TaskServiceDeps {
   acks: ReplicaAcks | null
   tokens: TokenSigner
   policy: AddressPolicy
+  /** why a callback_url is refused at submit (WEBHOOK_SECRET, address policy) */
+  checkCallback: CallbackCheck
   maxFilesPerTask: number
   downloadDir: string
 }
@@ -41,6 +44,7 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
     acks: backend.acks,
     tokens,
     policy: addressPolicyFor(config),
+    checkCallback: callbackCheckFor(config),
     maxFilesPerTask: config.MAX_FILES_PER_TASK,
     downloadDir: config.DOWNLOAD_DIR,
   })
@@ -51,7 +55,7 @@ const MAX_DETAILS = 100
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, list, queue, acks, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, acks, tokens, policy, checkCallback, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -63,9 +67,10 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     }
   }
 
-  async function enqueue(taskId: string, jobId?: string | null): Promise<void> {
+  async function enqueue(taskId: string, jobId?: string | null, priority?: Priority): Promise<void> {
     // The job id makes this idempotent: adding an existing job is a no-op.
-    await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId) })
+    const p = priority ?? (await store.priority(taskId))
+    await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId), priority: jobPriority(p) })
     // In a Cluster the queue's keys live on another node than the task's.
     await replicated(redis, queueKey(queue), acks)
     await store.accept(taskId)
@@ -95,11 +100,12 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     /** 202 when the task is new and queued, 200 when the same task was already submitted. */
     async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
       this.checkFileCount(body.task_info.length)
-      const spec = toSpec(body, policy)
+      const spec = toSpec(body, policy, checkCallback)
       const taskId = body.task_id ?? randomUUID()
       const fingerprint = fingerprintOf(spec)
+      const priority = body.priority ?? 'normal'
       return withRedis(async () => {
-        const res = await store.create(taskId, spec, fingerprint)
+        const res = await store.create(taskId, spec, fingerprint, { priority, callbackUrl: body.callback_url })
         if (!res.created) {
           if (res.fingerprint !== fingerprint) {
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
@@ -112,7 +118,7 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
           return { created: false, task: accepted(taskId, res.state, spec.length) }
         }
         await list.add(taskId, Date.now())
-        await enqueue(taskId)
+        await enqueue(taskId, null, priority)
         return { created: true, task: accepted(taskId, 'queued', spec.length) }
       })
     },
@@ -215,8 +221,10 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
 }
 
 /** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest, policy: AddressPolicy): FileSpec[] {
+function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): FileSpec[] {
   const details: { path: string; message: string }[] = []
+  const callbackProblem = body.callback_url === undefined ? null : checkCallback(body.callback_url)
+  if (callbackProblem) details.push({ path: '/callback_url', message: callbackProblem })
   body.task_info.forEach((f, i) => {
     const problem = fileNameProblem(f.fn)
     if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })

@@ -1,9 +1,11 @@
 // The task's state in Redis, the source of truth every process reads.
+import { randomUUID } from 'node:crypto'
 import { redactUrl } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
 import type { ReplicaAcks } from '../redis/script.js'
+import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
-import type { FileState, FileStatus, TaskState, TaskStatus, Totals } from './schemas.js'
+import type { FileState, FileStatus, Priority, TaskState, TaskStatus, Totals, WebhookStatus } from './schemas.js'
 import * as scripts from './scripts.js'
 
 /** What a file is, fixed at submit. */
@@ -48,6 +50,12 @@ export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
 export type CancelResult = 'cancelling' | 'missing' | TaskState
 export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
 
+/** What a task is besides its files, fixed at submit. */
+export interface TaskOptions {
+  priority: Priority
+  callbackUrl?: string
+}
+
 export interface StoreConfig extends KeyConfig {
   REPLY_TTL_SECONDS: number
   TASK_RETENTION_SECONDS: number
@@ -70,6 +78,13 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
   const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
+  const deliveries = createDeliveryStore(redis, config)
+  // After each step that may end a task: the end's webhook delivery, written by
+  // that step, joins the index the delivery loops read (a no-op when it has).
+  const ended = async (id: string) => {
+    await indexFinished(id)
+    await deliveries.indexPending(id)
+  }
   const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
@@ -83,8 +98,9 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     keys,
 
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
-    async create(id: string, spec: FileSpec[], fingerprint: string) {
-      const existing = (await run(scripts.createTask, id, [id, fingerprint, JSON.stringify(spec), spec.length, now()])) as
+    async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
+      const args = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
+      const existing = (await run(scripts.createTask, id, args)) as
         | [string, string]
         | null
       return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] as TaskState } : { created: true as const }
@@ -96,7 +112,10 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 
     async begin(id: string): Promise<BeginResult> {
       const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
-      if (isFinal(result)) await indexFinished(id, 'NX')
+      if (isFinal(result)) {
+        await indexFinished(id, 'NX')
+        await deliveries.indexPending(id)
+      }
       return result
     },
 
@@ -133,15 +152,16 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
-      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS]
+      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
       const state = (await run(scripts.finishTask, id, args)) as TaskState | null
-      if (state) await indexFinished(id)
+      if (state) await ended(id)
       return state
     },
 
     async cancel(id: string): Promise<CancelResult> {
-      const result = (await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS])) as CancelResult
-      if (result === 'cancelled') await indexFinished(id)
+      const args = [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
+      const result = (await run(scripts.cancelTask, id, args)) as CancelResult
+      if (result === 'cancelled') await ended(id)
       return result
     },
 
@@ -155,6 +175,10 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     /** The BullMQ job of the task's current run (a retry is a new job). */
     async jobId(id: string): Promise<string | null> {
       return redis.hget(keys(id).meta, 'job_id')
+    },
+
+    async priority(id: string): Promise<Priority> {
+      return ((await redis.hget(keys(id).meta, 'priority')) as Priority | null) ?? 'normal'
     },
 
     /** Finished tasks that ended before `cutoffMs`, oldest first. */
@@ -195,7 +219,8 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     async status(id: string): Promise<TaskStatus | null> {
       const { meta, files } = await readAll(keys(id))
       if (!meta.spec) return null
-      return toStatus(meta, files)
+      const webhook = meta.callback_url ? await deliveries.status(id) : undefined
+      return toStatus(meta, files, webhook)
     },
 
     /**
@@ -239,7 +264,7 @@ export interface ArchiveView {
   files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
 }
 
-function toStatus(meta: Record<string, string>, files: Record<string, string>): TaskStatus {
+function toStatus(meta: Record<string, string>, files: Record<string, string>, webhook: WebhookStatus | null | undefined): TaskStatus {
   const spec = JSON.parse(meta.spec!) as FileSpec[]
   let runningBytes = 0
   const list: FileStatus[] = spec.map((f, i) => {
@@ -262,6 +287,7 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>): 
   return {
     task_id: meta.task_id!,
     state: meta.state as TaskState,
+    priority: (meta.priority as Priority | undefined) ?? 'normal',
     created_at: meta.created_at!,
     started_at: orNull(meta.started_at),
     finished_at: orNull(meta.finished_at),
@@ -272,5 +298,6 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>): 
       bytes_done: Number(meta.bytes_done) + runningBytes,
     },
     files: list,
+    ...(webhook === undefined ? {} : { webhook }),
   }
 }

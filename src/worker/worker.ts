@@ -12,6 +12,7 @@ import { cancelChannel } from '../tasks/keys.js'
 import { downloadDirProblem } from '../tasks/paths.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
+import { startWebhooks } from '../webhooks/start.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Semaphore } from './semaphore.js'
 
@@ -131,6 +132,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
     config.TASK_RETENTION_SECONDS > 0
       ? startRetentionSweeper({ store, downloadDir: config.DOWNLOAD_DIR, retentionSeconds: config.TASK_RETENTION_SECONDS, log })
       : null
+  const webhooks = startWebhooks(config, redis, metrics, log)
   void warnIfEvicting(redis, log)
   void downloadDirProblem(config.DOWNLOAD_DIR).then((problem) => {
     if (problem) log.error({ downloadDir: config.DOWNLOAD_DIR }, `${problem}: every task will fail with disk_error until it can`)
@@ -152,6 +154,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
       }
       subscriber.off('message', onCancel) // the connection itself closes with the backend
       await sweeper?.close()
+      await webhooks?.close()
       await agent.close()
     },
   }

@@ -152,7 +152,11 @@ export async function spawnService(
   let timer: NodeJS.Timeout | undefined
   const started = new Promise<string | null>((resolve, reject) => {
     const ms = opts.startTimeoutMs ?? 20_000
-    timer = setTimeout(() => reject(new Error(`service did not start in ${ms} ms: ${logs.join('\n')}`)), ms)
+    timer = setTimeout(() => {
+      // Not left running: a child that starts late would keep the test file from ever exiting.
+      child.kill('SIGKILL')
+      reject(new Error(`service did not start in ${ms} ms: ${logs.join('\n')}`))
+    }, ms)
     lines.on('line', (line) => {
       logs.push(line)
       // Parsed only when it may be the one: a loaded API logs thousands of lines a second.
