@@ -41,7 +41,7 @@ describe('Redis unreachable', () => {
     assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
     const ready = await svc.app.inject({ method: 'GET', url: '/health/ready' })
     assert.equal(ready.statusCode, 503)
-    assert.deepEqual(ready.json(), { status: 'unavailable' })
+    assert.deepEqual(ready.json(), { status: 'unavailable', reason: 'Redis does not answer' })
   })
 })
 
