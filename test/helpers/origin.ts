@@ -11,7 +11,8 @@
 //   short=B&times=K   announce the full size, send B bytes and close, the first K times
 //   /r/<n>/f/...  answer through n redirects
 //   /to?url=U     redirect to any URL
-//   norange=1     ignore Range headers
+//   norange=1     ignore Range headers (bytes=A- and bytes=A-B are honoured otherwise)
+//   ranges=none   a server that knows no ranges: no Accept-Ranges, Range ignored
 //   badrange=1    answer 206 with the whole file, whatever was asked
 //   earlyHints=1  send a 103 Early Hints before the answer
 //   etag=X        strong validator (default derived from name and size)
@@ -57,6 +58,8 @@ export interface OriginRequest {
   path: string
   range: string | undefined
   ifRange: string | undefined
+  /** body bytes written to the socket so far */
+  sent: number
   /** settles once the exchange is over: whether the whole response was handed to the client's socket */
   delivered: Promise<boolean>
 }
@@ -66,12 +69,17 @@ export interface Origin {
   url(name: string, params?: Record<string, string | number>): string
   requests: OriginRequest[]
   hits(name: string): number
+  /** the most requests in progress at once since the origin started (or since resetPeak) */
+  peakConcurrent(): number
+  resetPeak(): void
   close(): Promise<void>
 }
 
 export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const served = new Map<string, number>()
   const requests: OriginRequest[] = []
+  let concurrent = 0
+  let peak = 0
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy())
   })
@@ -82,7 +90,10 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       res.once('finish', () => resolve(true))
       res.once('close', () => resolve(false))
     })
-    requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, delivered })
+    peak = Math.max(peak, ++concurrent)
+    res.once('close', () => concurrent--)
+    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, sent: 0, delivered }
+    requests.push(record)
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
 
@@ -130,24 +141,29 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const version = q('versions') ? `${name}#v${count}` : name
     const etag = `"${q('etag') ?? sha256Hex(Buffer.from(`${version}:${size}`)).slice(0, 16)}"`
     let start = 0
+    let end = size
     let status = 200
-    const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' }
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+    const headers: Record<string, string | number> = { etag, 'content-type': 'application/octet-stream' }
+    const noRanges = q('ranges') === 'none'
+    if (!noRanges) headers['accept-ranges'] = 'bytes'
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const ifRange = req.headers['if-range']
-    if (range && !q('norange') && (!ifRange || ifRange === etag) && Number(range[1]) < size) {
+    if (range && !q('norange') && !noRanges && (!ifRange || ifRange === etag) && Number(range[1]) < size) {
       start = Number(range[1])
+      end = range[2] ? Math.min(size, Number(range[2]) + 1) : size
       status = 206
-      headers['content-range'] = `bytes ${start}-${size - 1}/${size}`
+      headers['content-range'] = `bytes ${start}-${end - 1}/${size}`
     }
     if (q('badrange')) {
       start = 0
+      end = size
       status = 206
       headers['content-range'] = `bytes 0-${size - 1}/${size}`
     }
-    headers['content-length'] = size - start
+    headers['content-length'] = end - start
     res.writeHead(status, headers)
 
-    const body = fileBytes(version, size, start, size)
+    const body = fileBytes(version, size, start, end)
     const cutAt = (k: string) => (q(k) !== null && firstTimes ? Math.max(0, num(k, 0) - start) : null)
     const reset = cutAt('reset')
     const stall = cutAt('stall')
@@ -160,6 +176,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const began = performance.now()
     for (let i = 0, tick = 1; i < limit; i += chunk, tick++) {
       const piece = body.subarray(i, Math.min(i + chunk, limit))
+      record.sent += piece.length
       if (!res.write(piece)) await drainedOrClosed(res)
       if (rate > 0) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
@@ -185,6 +202,8 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     url: (name, params) => originUrl(base, name, params),
     requests,
     hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
+    peakConcurrent: () => peak,
+    resetPeak: () => (peak = concurrent),
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
