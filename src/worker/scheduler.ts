@@ -126,14 +126,18 @@ export class Scheduler {
     return (this.perHost.get(host) ?? 0) < this.limits.maxPerHost
   }
 
-  /** The waiter of the task with the fewest connections, ties broken round robin. */
+  /**
+   * The waiter of the task with the fewest connections; among those, the
+   * task with the fewest files waiting (a small task is done sooner and gives
+   * its connections back), then round robin.
+   */
   private grantWaiter(): boolean {
     let best: { lane: TaskLane; at: number; index: number } | null = null
     const n = this.lanes.length
     for (let k = 0; k < n; k++) {
       const at = (this.next + k) % n
       const lane = this.lanes[at]!
-      if (lane.active >= lane.cap || (best && lane.active >= best.lane.active)) continue
+      if (lane.active >= lane.cap || (best && !before(lane, best.lane))) continue
       const index = lane.waiters.findIndex((w) => this.hostFree(w.host))
       if (index !== -1) best = { lane, at, index }
     }
@@ -170,14 +174,16 @@ export class Scheduler {
   }
 
   private take(lane: TaskLane, host: string): Release {
-    this.limits.onCount?.(++this.active)
+    this.active++
+    this.limits.onCount?.(this.active)
     lane.active++
     this.perHost.set(host, (this.perHost.get(host) ?? 0) + 1)
     let released = false
     return () => {
       if (released) return
       released = true
-      this.limits.onCount?.(--this.active)
+      this.active--
+      this.limits.onCount?.(this.active)
       lane.active--
       const left = this.perHost.get(host)! - 1
       if (left === 0) this.perHost.delete(host)
@@ -185,6 +191,11 @@ export class Scheduler {
       this.pump()
     }
   }
+}
+
+/** Whether `a` is served before `b`: fewer connections, else fewer files waiting. */
+function before(a: TaskLane, b: TaskLane): boolean {
+  return a.active < b.active || (a.active === b.active && a.waiters.length < b.waiters.length)
 }
 
 /** host:port of a URL, the unit of MAX_CONNECTIONS_PER_HOST. */

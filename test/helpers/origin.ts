@@ -60,6 +60,8 @@ export interface OriginRequest {
   ifRange: string | undefined
   /** body bytes written to the socket so far */
   sent: number
+  /** when it arrived (performance.now()) */
+  at: number
   /** settles once the exchange is over: whether the whole response was handed to the client's socket */
   delivered: Promise<boolean>
 }
@@ -90,9 +92,20 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       res.once('finish', () => resolve(true))
       res.once('close', () => resolve(false))
     })
+    // Over when the origin ends it, or the client goes: the client may ask again before 'close' is emitted here.
     peak = Math.max(peak, ++concurrent)
-    res.once('close', () => concurrent--)
-    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, sent: 0, delivered }
+    let over = false
+    const ended = () => {
+      if (!over) concurrent--
+      over = true
+    }
+    res.once('close', ended)
+    const resEnd = res.end.bind(res)
+    res.end = ((...args: Parameters<typeof res.end>) => {
+      ended()
+      return resEnd(...args)
+    }) as typeof res.end
+    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, sent: 0, at: performance.now(), delivered }
     requests.push(record)
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
@@ -178,7 +191,8 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       const piece = body.subarray(i, Math.min(i + chunk, limit))
       record.sent += piece.length
       if (!res.write(piece)) await drainedOrClosed(res)
-      if (rate > 0) await sleep(Math.max(0, began + tick * 50 - performance.now()))
+      // No pause after the last piece: the client has the whole body, the answer ends.
+      if (rate > 0 && i + chunk < limit) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
     }
     if (reset !== null && reset < body.length) {
