@@ -3,12 +3,17 @@ import type { Redis } from 'ioredis'
 
 export interface HealthRoutesOptions {
   redis: Redis
+  /** why this process cannot write its files, or null (see downloadDirProblem) */
+  diskProblem: () => Promise<string | null>
 }
 
-const Health = Type.Object({ status: Type.Enum(['ok', 'unavailable']) })
+const Health = Type.Object({
+  status: Type.Enum(['ok', 'unavailable']),
+  reason: Type.Optional(Type.String({ description: 'what is not ready' })),
+})
 const READY_TIMEOUT_MS = 1000
 
-const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { redis }) => {
+const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app, { redis, diskProblem }) => {
   app.get(
     '/health/live',
     { schema: { tags: ['operations'], summary: 'The process answers', response: { 200: Health } } },
@@ -17,10 +22,18 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
 
   app.get(
     '/health/ready',
-    { schema: { tags: ['operations'], summary: 'Redis answers: the API can take tasks', response: { 200: Health, 503: Health } } },
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Redis answers and DOWNLOAD_DIR can be written: tasks can be taken',
+        response: { 200: Health, 503: Health },
+      },
+    },
     async (_req, reply) => {
-      const ok = redis.status === 'ready' && (await pingWithin(redis, READY_TIMEOUT_MS))
-      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'unavailable' })
+      const redisOk = redis.status === 'ready' && (await pingWithin(redis, READY_TIMEOUT_MS))
+      const reason = redisOk ? await diskProblem() : 'Redis does not answer'
+      if (reason) return reply.code(503).send({ status: 'unavailable', reason })
+      return { status: 'ok' as const }
     },
   )
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { apiKeyHook } from '../src/http/auth.js'
@@ -11,9 +10,11 @@ export interface TaskRoutesOptions {
   submitsPerMinute: number
 }
 
-/** Submits are counted per API key (a digest of it, never the key) or, without keys, per client address. */
-const submitter = (req: FastifyRequest) =>
-  req.headers.authorization ? createHash('sha256').update(req.headers.authorization).digest('base64url') : req.ip
+/**
+ * Submits are counted per accepted API key (its position in API_KEYS, never
+ * the key or the header as spelled) or, without keys, per client address.
+ */
+const submitter = (req: FastifyRequest) => (req.apiKeyId !== null ? `key${req.apiKeyId}` : req.ip)
 
 const Params = Type.Object({ id: TaskId })
 const errors = {

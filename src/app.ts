@@ -20,6 +20,7 @@ import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RequestLog } from './http/request-log.js'
 import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
+import { downloadDirProblem } from './tasks/paths.js'
 import { createTaskQueue } from './tasks/queue.js'
 import { taskServiceFor } from './tasks/service.js'
 
@@ -38,7 +39,8 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     loggerInstance: logger as FastifyBaseLogger,
     logController: new RequestLog(),
     bodyLimit: config.MAX_BODY_BYTES,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+    // Every problem of a request, each with the schema it broke (for its rule in words).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, keywords: ['x-hint'] } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL
@@ -65,6 +67,7 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     await queue.close()
   })
 
+  app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}` })
@@ -94,8 +97,14 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
   await app.register(swaggerUi, { routePrefix: '/docs' })
   await app.register(openapiRoutes)
   await app.register(uiRoutes)
-  await app.register(healthRoutes, { redis })
-  await app.register(metricsRoutes, { metrics: opts.metrics ?? createMetrics(), queue, redis })
+  await app.register(healthRoutes, { redis, diskProblem: () => downloadDirProblem(config.DOWNLOAD_DIR) })
+  await app.register(metricsRoutes, {
+    metrics: opts.metrics ?? createMetrics(),
+    queue,
+    redis,
+    apiKeys: config.API_KEYS,
+    isPublic: config.METRICS_PUBLIC,
+  })
   await app.register(rateLimit, {
     global: false,
     redis,

@@ -48,6 +48,7 @@ export const ConfigSchema = Type.Object({
   MAX_TASK_RESUMES: Int(20, 2, 'times a task is resumed after its worker died before it is failed'),
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'time running tasks get to finish on SIGTERM'),
   METRICS_PORT: Int(9464, 0, 'port of a ROLE=worker process\'s own /metrics (on HOST); 0: none'),
+  METRICS_PUBLIC: Type.Boolean({ default: false, description: 'serve /metrics without an API key even when API_KEYS is set' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
 })
 

@@ -9,6 +9,11 @@ export class AppError extends Error {
     super(message)
     this.name = new.target.name
   }
+
+  /** The answer's body: `{ error, message, details? }`. */
+  toBody(): { error: string; message: string; details?: { path: string; message: string }[] } {
+    return { error: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) }
+  }
 }
 
 export class InvalidRequestError extends AppError {

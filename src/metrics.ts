@@ -4,6 +4,9 @@
 // ROLE=worker process serves its own on METRICS_PORT.
 import { createServer, type Server } from 'node:http'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { UnauthorizedError } from './errors.js'
+import { keyChecker } from './http/auth.js'
+import type { Logger } from './logger.js'
 
 export type Metrics = ReturnType<typeof createMetrics>
 
@@ -39,11 +42,29 @@ export function createMetrics() {
   }
 }
 
-/** A worker process's own /metrics endpoint. */
-export async function serveMetrics(metrics: Metrics, host: string, port: number): Promise<Server> {
+export interface MetricsServerOptions {
+  host: string
+  port: number
+  /** API_KEYS: a scrape needs one of them, unless isPublic */
+  apiKeys: readonly string[]
+  isPublic: boolean
+}
+
+/**
+ * A worker process's own /metrics endpoint, or null when its port is taken:
+ * several workers on one host must all start, and only one can have the port.
+ */
+export async function serveMetrics(metrics: Metrics, opts: MetricsServerOptions, log: Logger): Promise<Server | null> {
+  const { host, port } = opts
+  const keyOf = keyChecker(opts.isPublic ? [] : opts.apiKeys)
+  const needsKey = !opts.isPublic && opts.apiKeys.length > 0
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end()
+      return
+    }
+    if (needsKey && keyOf(req.headers.authorization) === null) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify(new UnauthorizedError().toBody()))
       return
     }
     metrics.registry.metrics().then(
@@ -51,6 +72,22 @@ export async function serveMetrics(metrics: Metrics, host: string, port: number)
       () => res.writeHead(500).end(),
     )
   })
-  await new Promise<void>((resolve) => server.listen(port, host, resolve))
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    log.warn(
+      { port, host, code },
+      `metrics port ${port} is not available (${code}): this worker serves no /metrics; give each worker process its own METRICS_PORT, or 0`,
+    )
+    return null
+  }
+  server.on('error', (err) => log.error({ err }, 'metrics server error'))
   return server
 }

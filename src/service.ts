@@ -29,8 +29,12 @@ export async function startService(config: Config, log: Logger): Promise<Running
       const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log, metrics)
       closers.push(() => worker.close())
       if (config.ROLE === 'worker' && config.METRICS_PORT > 0) {
-        const server = await serveMetrics(metrics, config.HOST, config.METRICS_PORT)
-        closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
+        const server = await serveMetrics(
+          metrics,
+          { host: config.HOST, port: config.METRICS_PORT, apiKeys: config.API_KEYS, isPublic: config.METRICS_PUBLIC },
+          log,
+        )
+        if (server) closers.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
       }
       if (config.LEGACY_TASK_QUEUE) {
         // Loaded only when configured: it brings the submit path (validation, archives) into a worker.

@@ -93,8 +93,54 @@ describe('HTTP API', () => {
       assert.equal(res.json().error, 'invalid_request')
       assert.equal(res.json().details[0].path, path, JSON.stringify(payload))
     }
-    const notJson = await svc.app.inject({ method: 'POST', url: '/tasks', headers: { 'content-type': 'application/json' }, payload: '{"task' })
+  })
+
+  it('lists every problem of a body at once, in words, without regular expressions', async () => {
+    const res = await post({
+      task_id: 'bad id!',
+      task_info: [
+        { fn: 'a', url: 'ftp://e.com/a' },
+        { fn: 'b', url: 'http://e.com/b', sha256: 'xyz' },
+        { url: 'http://e.com/c' },
+      ],
+    })
+    assert.equal(res.statusCode, 400)
+    const { details, message } = res.json() as { details: { path: string; message: string }[]; message: string }
+    assert.deepEqual(
+      details.map((d) => d.path).sort(),
+      ['/task_id', '/task_info/0/url', '/task_info/1/sha256', '/task_info/2/fn'],
+    )
+    assert.match(message, /and 3 more/)
+    for (const d of details) assert.doesNotMatch(d.message, /\^|\$|\[|pattern/, d.message)
+    assert.equal(details.find((d) => d.path === '/task_info/0/url')!.message, 'url must be an http:// or https:// URL')
+    assert.equal(details.find((d) => d.path === '/task_info/2/fn')!.message, 'fn is required')
+  })
+
+  it('answers a malformed body or a wrong content type in the same shape, with its own words', async () => {
+    const inject = (contentType: string, payload: string) =>
+      svc.app.inject({ method: 'POST', url: '/tasks', headers: { 'content-type': contentType }, payload })
+    const notJson = await inject('application/json', '{"task')
     assert.equal(notJson.statusCode, 400)
+    assert.equal(notJson.json().error, 'invalid_request')
+    assert.equal(notJson.json().message, 'the body is not valid JSON')
+    assert.equal(notJson.json().details.length, 1)
+    const empty = await inject('application/json', '')
+    assert.equal(empty.statusCode, 400)
+    assert.equal(empty.json().error, 'invalid_request')
+    const xml = await inject('application/xml', '<task/>')
+    assert.equal(xml.statusCode, 415)
+    assert.equal(xml.json().error, 'unsupported_media_type')
+    assert.match(xml.json().message, /application\/json/)
+    for (const res of [notJson, empty, xml]) assert.doesNotMatch(res.body, /fst_err/i)
+  })
+
+  it('refuses a URL with credentials, pointing to headers.Authorization, without echoing them', async () => {
+    const res = await post({ task_id: 'creds', task_info: [{ fn: 'a.jpg', url: 'http://alice:s3cret@example.com/a.jpg' }] })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().details[0].path, '/task_info/0/url')
+    assert.match(res.json().details[0].message, /headers\.Authorization/)
+    assert.doesNotMatch(res.body, /s3cret|alice/)
+    assert.equal(await redis.exists(reply('creds')), 0)
   })
 
   it('answers 413 for too many files and for a body over the limit', async () => {
@@ -170,6 +216,21 @@ describe('API keys', () => {
     }
     assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200, 'health needs no key')
   })
+
+  it('asks a key for /metrics, unless METRICS_PUBLIC is set', async () => {
+    const scrape = (app: InProcessService['app'], headers: Record<string, string> = {}) =>
+      app.inject({ method: 'GET', url: '/metrics', headers }).then((r) => r.statusCode)
+    assert.equal(await scrape(svc.app), 401)
+    assert.equal(await scrape(svc.app, { authorization: 'Bearer new-key' }), 200)
+    const penv = await testEnv('pubmetrics', { API_KEYS: 'k', METRICS_PUBLIC: 'true' })
+    const pub = await startInProcess(penv, false)
+    try {
+      assert.equal(await scrape(pub.app), 200)
+    } finally {
+      await pub.close()
+      await cleanEnv(penv)
+    }
+  })
 })
 
 describe('submit rate limit', () => {
@@ -199,5 +260,14 @@ describe('submit rate limit', () => {
     assert.equal(third.json().error, 'rate_limited')
     assert.ok(Number(third.headers['retry-after']) > 0)
     assert.equal((await post('key-b')).statusCode, 202, 'another key has its own budget')
+  })
+
+  it('counts a key however its Authorization header is spelled', async () => {
+    const post = (authorization: string) =>
+      svc.app.inject({ method: 'POST', url: '/tasks', headers: { authorization }, payload: { task_info: [{ fn: 'a', url: 'http://example.com/a' }] } })
+    // key-b has one submit left after the test above; each spelling is the same key.
+    const codes = []
+    for (const spelling of ['bearer key-b', 'BEARER key-b', 'Bearer  key-b']) codes.push((await post(spelling)).statusCode)
+    assert.deepEqual(codes, [202, 429, 429])
   })
 })

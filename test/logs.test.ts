@@ -33,7 +33,7 @@ describe('logs', () => {
   it('never shows keys, signatures or credentials', async () => {
     const auth = { authorization: 'Bearer sekret-key-1234' }
     const signed = (name: string, params: Record<string, string | number>) =>
-      origin.url(name, { ...params, 'OSSAccessKeyId': 'AKIDsecret', Signature: 'SIGsecret' }).replace('http://', 'http://user:PASSsecret@')
+      origin.url(name, { ...params, 'OSSAccessKeyId': 'AKIDsecret', Signature: 'SIGsecret' })
     const res = await svc.app.inject({
       method: 'POST',
       url: '/tasks?token=TOKsecret',
@@ -41,6 +41,15 @@ describe('logs', () => {
       payload: { task_id: 'logged', task_info: [{ fn: 'ok', url: signed('ok', { size: 10 }) }, { fn: 'bad', url: signed('bad', { status: 500 }) }] },
     })
     assert.equal(res.statusCode, 202)
+    // A URL with credentials is refused; neither the refusal nor its log shows them.
+    const withCredentials = await svc.app.inject({
+      method: 'POST',
+      url: '/tasks',
+      headers: auth,
+      payload: { task_info: [{ fn: 'c', url: signed('c', {}).replace('http://', 'http://user:PASSsecret@') }] },
+    })
+    assert.equal(withCredentials.statusCode, 400)
+    assert.ok(!withCredentials.body.includes('PASSsecret'))
     await readReplies(`${env.LEGACY_REPLY_PREFIX}_logged`)
     await svc.app.inject({ method: 'GET', url: '/tasks/logged?token=TOKsecret', headers: auth })
 

@@ -8,6 +8,11 @@ describe('file names', () => {
     for (const fn of unsafe) assert.notEqual(fileNameProblem(fn), null, JSON.stringify(fn))
   })
 
+  it('refuses invisible formatting characters, which make a name read as another', () => {
+    const spoofs = ['a\u202egpj.exe', 'zero\u200bwidth.jpg', '\ufeffbom.png', 'join\u200d.jpg', 'iso\u2066late.jpg', 'line\u2028sep.jpg']
+    for (const fn of spoofs) assert.match(fileNameProblem(fn) ?? '', /invisible formatting characters/, JSON.stringify(fn))
+  })
+
   it('accepts ordinary names, dots and Unicode within 255 bytes', () => {
     for (const fn of ['cat.jpg', '.hidden', '..cat', 'a..b', '猫.png', 'x'.repeat(255), '空 格 (1).jpeg']) {
       assert.equal(fileNameProblem(fn), null, fn)
@@ -49,5 +54,28 @@ describe('file names', () => {
     assert.equal(names[0], long)
     assert.ok(names[1]!.endsWith(' (2).jpg'))
     assert.equal(Buffer.byteLength(names[1]!), 255)
+  })
+
+  it('shortens the stem, never drops it, when a suffix meets a long extension', () => {
+    const fn = `a.${'x'.repeat(253)}`
+    const names = assignSavedNames([{ fn, url: 'https://h/1' }, { fn, url: 'https://h/2' }])
+    assert.equal(names[0], fn)
+    assert.equal(Buffer.byteLength(names[1]!), 255)
+    assert.ok(names[1]!.startsWith('a.xxx') && names[1]!.endsWith(' (2)'), names[1])
+  })
+
+  it('shortens the stem to fit an added extension', () => {
+    const [name] = assignSavedNames([{ fn: 'é'.repeat(127), url: 'https://h/a/cat.jpeg' }])
+    assert.equal(name, `${'é'.repeat(125)}.jpeg`)
+    assert.ok(Buffer.byteLength(name!) <= 255)
+  })
+
+  it('names 10,000 equal long names without trying every number for each', () => {
+    const fn = `${'n'.repeat(240)}.jpg`
+    const files = Array.from({ length: 10_000 }, (_, i) => ({ fn, url: `https://h/${i}` }))
+    const names = assignSavedNames(files)
+    assert.equal(new Set(names.map((n) => n.toLowerCase())).size, 10_000)
+    assert.ok(names[9_999]!.endsWith(' (10000).jpg'))
+    assert.ok(names.every((n) => Buffer.byteLength(n) <= 255))
   })
 })

@@ -184,6 +184,24 @@ describe('tasks end to end', () => {
     assert.equal(status.files[1].error, 'too_many_redirects')
   })
 
+  it('ends redirect loops, non-http redirect targets and oversized headers at once, with codes of their own', async () => {
+    const { status } = await run('badhops', [
+      { fn: 'loop.bin', url: `${origin.base}/self/f/loop?size=10` },
+      { fn: 'file.bin', url: `${origin.base}/to?url=${encodeURIComponent('file:///etc/passwd')}` },
+      { fn: 'ftp.bin', url: `${origin.base}/to?url=${encodeURIComponent('ftp://example.com/a')}` },
+      { fn: 'js.bin', url: `${origin.base}/to?url=${encodeURIComponent('javascript:alert(1)')}` },
+      { fn: 'headers.bin', url: origin.url('bighead', { size: 10, bigHeaders: 64 * 1024 }) },
+    ])
+    const outcomes = status.files.map((f: { error: string; attempts: number }) => [f.error, f.attempts])
+    assert.deepEqual(outcomes, [
+      ['redirect_loop', 1],
+      ['bad_redirect', 1],
+      ['bad_redirect', 1],
+      ['bad_redirect', 1],
+      ['headers_too_large', 1],
+    ])
+  })
+
   it('cancels a running task within a second: partial files removed, finished ones kept, end pushed', async () => {
     const files = [
       { fn: 'quick.bin', url: origin.url('quick', { size: 100 }) },

@@ -1,6 +1,7 @@
 import { Agent, interceptors, type Dispatcher } from 'undici'
 import type { AddressPolicy } from '../net/address-policy.js'
 import { guardedConnector } from '../net/guarded-connector.js'
+import { redirectGuard } from './redirect-guard.js'
 
 export interface DispatcherOptions {
   policy: AddressPolicy
@@ -23,6 +24,7 @@ export function createDownloadAgent(opts: DispatcherOptions): { agent: Agent; di
     keepAliveTimeout: 10_000,
     pipelining: 1,
   })
-  const dispatcher = agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS }))
+  // The guard is composed first, so that each hop's answer reaches it before the redirect interceptor.
+  const dispatcher = agent.compose(redirectGuard(), interceptors.redirect({ maxRedirections: MAX_REDIRECTS }))
   return { agent, dispatcher }
 }

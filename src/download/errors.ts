@@ -1,5 +1,6 @@
 import { errors as undiciErrors } from 'undici'
 import { BlockedAddressError } from '../net/guarded-connector.js'
+import { RedirectRefusedError } from './redirect-guard.js'
 
 /**
  * Why one download attempt failed: a stable code (what GET /tasks/:id shows
@@ -40,6 +41,10 @@ export function classify(err: unknown): DownloadError {
   if (err instanceof DownloadError) return err
   const blocked = err instanceof BlockedAddressError ? err : (err as { cause?: unknown })?.cause
   if (blocked instanceof BlockedAddressError) return new DownloadError(blocked.code, false, blocked.message)
+  if (err instanceof RedirectRefusedError) return new DownloadError(err.code, false, err.message)
+  if (err instanceof undiciErrors.HeadersOverflowError) {
+    return new DownloadError('headers_too_large', false, 'the answer\'s header block is over the size limit')
+  }
   const e = err as NodeJS.ErrnoException
   if (err instanceof undiciErrors.ConnectTimeoutError) return new DownloadError('connect_timeout', true, 'connect timed out')
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {

@@ -80,10 +80,15 @@ export function createAddressPolicy(opts: { allowedCidrs: readonly string[]; all
       }
       if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'url must be http or https'
       if (parsed.hostname === '') return 'url must name a host'
+      if (parsed.username !== '' || parsed.password !== '') {
+        return 'url must not carry a user name or password: send credentials as an Authorization header (headers.Authorization)'
+      }
       // The URL parser has already turned decimal, octal and hex spellings into dotted IPv4.
       const host = unbracket(parsed.hostname)
       if (!hostAllowed(host)) return `host ${host} is not in DOWNLOAD_ALLOWED_HOSTS`
-      if (isIP(host) && !allowsAddress(host)) return `address ${host} is not a public address (${safeRange(host)})`
+      if (isIP(host) && !allowsAddress(host)) {
+        return `address ${host} is not a public address (${safeRange(host)}); an operator can allow it with DOWNLOAD_ALLOWED_CIDRS`
+      }
       return null
     },
   }

@@ -4,16 +4,28 @@ import { Type, type Static } from 'typebox'
 
 export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
 
-export const TaskId = Type.String({ pattern: TASK_ID_PATTERN, description: 'letters, digits, "_" and "-", 1 to 64' })
+const TASK_ID_HINT = '1 to 64 letters, digits, "_" or "-"'
+export const TaskId = Type.String({ pattern: TASK_ID_PATTERN, 'x-hint': TASK_ID_HINT, description: TASK_ID_HINT })
 
 export const FileRequest = Type.Object({
   fn: Type.String({
     maxLength: 1024,
     description:
-      'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL or control characters, at most 255 bytes of UTF-8',
+      'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL, control or invisible formatting characters, at most 255 bytes of UTF-8',
   }),
-  url: Type.String({ maxLength: 8192, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', description: 'http or https URL' }),
-  sha256: Type.Optional(Type.String({ pattern: '^[A-Fa-f0-9]{64}$', description: 'hex digest the bytes must match' })),
+  url: Type.String({
+    maxLength: 8192,
+    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+    'x-hint': 'an http:// or https:// URL',
+    description: 'http or https URL',
+  }),
+  sha256: Type.Optional(
+    Type.String({
+      pattern: '^[A-Fa-f0-9]{64}$',
+      'x-hint': 'a SHA-256 digest: 64 hexadecimal characters',
+      description: 'SHA-256 of the file, 64 hex characters: the downloaded bytes must match it',
+    }),
+  ),
 })
 
 export const TaskRequest = Type.Object(

@@ -59,8 +59,16 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   if (!task) return
   const dir = taskDir(deps.downloadDir, taskId)
   const tmpDir = partialDir(deps.downloadDir, taskId)
-  await mkdir(dir, { recursive: true })
-  await mkdir(tmpDir, { recursive: true })
+  try {
+    await mkdir(dir, { recursive: true })
+    await mkdir(tmpDir, { recursive: true })
+  } catch (err) {
+    // No file of the task can be written: end it now rather than retry the run for minutes.
+    log.error({ err: { code: (err as NodeJS.ErrnoException).code, message: (err as Error).message } }, 'cannot create the task folder')
+    const state = await store.finish(taskId, 'failed', 'disk_error')
+    if (state) deps.metrics.tasksFinished.inc({ state })
+    return
+  }
 
   const pending = task.spec.map((_, i) => i).filter((i) => !isFinal(task.states[i]))
   log.info({ files: task.spec.length, pending: pending.length }, 'task started')

@@ -8,6 +8,7 @@ import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
+import { downloadDirProblem } from '../tasks/paths.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
 import { createTaskStore } from '../tasks/store.js'
@@ -147,6 +148,9 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
       ? startRetentionSweeper({ store, downloadDir: config.DOWNLOAD_DIR, retentionSeconds: config.TASK_RETENTION_SECONDS, log })
       : null
   void warnIfEvicting(redis, log)
+  void downloadDirProblem(config.DOWNLOAD_DIR).then((problem) => {
+    if (problem) log.error({ downloadDir: config.DOWNLOAD_DIR }, `${problem}: every task will fail with disk_error until it can`)
+  })
   const runLoop = worker.run().catch((err: unknown) => log.error({ err }, 'worker stopped'))
   log.info({ concurrency: config.MAX_CONCURRENT_TASKS }, 'worker started')
 

@@ -11,12 +11,14 @@
 //   short=B&times=K   announce the full size, send B bytes and close, the first K times
 //   /r/<n>/f/...  answer through n redirects
 //   /to?url=U     redirect to any URL
+//   /self/...     redirect to itself, forever
 //   norange=1     ignore Range headers (bytes=A- and bytes=A-B are honoured otherwise)
 //   ranges=none   a server that knows no ranges: no Accept-Ranges, Range ignored
 //   badrange=1    answer 206 with the whole file, whatever was asked
 //   earlyHints=1  send a 103 Early Hints before the answer
 //   etag=X        strong validator (default derived from name and size)
 //   versions=1    every request serves a new version: other bytes, other ETag
+//   bigHeaders=N  add a header of N bytes to the answer
 // "The first K times" is counted per path and query, so every test gets its own
 // counters by using distinct names.
 import { createHash } from 'node:crypto'
@@ -114,6 +116,10 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       res.writeHead(302, { location: q('url') ?? '/' }).end()
       return
     }
+    if (url.pathname.startsWith('/self/')) {
+      res.writeHead(302, { location: url.pathname + url.search }).end()
+      return
+    }
     const redirect = /^\/r\/(\d+)(\/.*)$/.exec(url.pathname)
     if (redirect) {
       const left = Number(redirect[1])
@@ -174,6 +180,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       headers['content-range'] = `bytes 0-${size - 1}/${size}`
     }
     headers['content-length'] = end - start
+    if (q('bigHeaders')) headers['x-padding'] = 'p'.repeat(num('bigHeaders', 0))
     res.writeHead(status, headers)
 
     const body = fileBytes(version, size, start, end)
