@@ -127,7 +127,6 @@ export class FileTransfer implements ExtraWanter {
     const receiver = new SegmentReceiver(this.context(), segment, from, opening)
     this.running.set(receiver, release)
     this.busy++
-    this.req.progress.connections = this.running.size
     const { origin, pathname, search } = new URL(this.req.url)
     dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers: receiver.headers() }, receiver)
     receiver.done.then(
@@ -196,7 +195,6 @@ export class FileTransfer implements ExtraWanter {
   private ended(receiver: SegmentReceiver, err: unknown): void {
     const release = this.running.get(receiver)!
     this.running.delete(receiver)
-    this.req.progress.connections = this.running.size
     if (err) this.fail(err)
     const next = !this.failure && !this.req.signal.aborted ? this.pending.shift() : undefined
     // A missing range no one fetches keeps this connection; otherwise it goes back, and

@@ -27,8 +27,6 @@ export interface DownloadProgress {
   attempt: number
   /** bytes of the file received so far: a split file's, the sum of its segments */
   bytes: number
-  /** connections the file uses now */
-  connections?: number
 }
 
 /** A connection granted by the scheduler; called once when the request is over. */

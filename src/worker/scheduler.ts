@@ -64,11 +64,6 @@ export class TaskLane implements ExtraConnections {
     if (i !== -1) this.wanters.splice(i, 1)
   }
 
-  /** Whether a file of this task waits for a connection it could get (the task is under its cap). */
-  get hasWaiters(): boolean {
-    return this.waiters.length > 0
-  }
-
   /** Leaves the scheduler: the task has ended. Its connections are given back by their own releases. */
   close(): void {
     this.wanters.length = 0
@@ -96,11 +91,6 @@ export class Scheduler {
   /** Connections granted now, in all. */
   get inUse(): number {
     return this.active
-  }
-
-  /** Whether any task has a file waiting for its first connection. */
-  get anyWaiting(): boolean {
-    return this.lanes.some((l) => l.waiters.length > 0)
   }
 
   remove(lane: TaskLane): void {
