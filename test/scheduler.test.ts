@@ -73,6 +73,25 @@ describe('Scheduler', () => {
     assert.equal(scheduler.inUse, 0)
   })
 
+  it('keeps a twentieth of the budget for tasks that hold no connection', async () => {
+    const scheduler = new Scheduler({ maxConnections: 40, maxPerHost: 40 })
+    const busy = scheduler.join(40)
+    const held = await Promise.all(Array.from({ length: 38 }, () => busy.acquire('a:1', never)))
+    let more = false
+    const next = busy.acquire('a:1', never).then((r) => ((more = true), r))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(more, false, 'a task with connections stops at 38 of 40')
+    const late = scheduler.join(40)
+    const first = await late.acquire('a:1', never)
+    assert.equal(scheduler.inUse, 39, 'a task with none starts at once')
+    first()
+    for (const r of held) r()
+    ;(await next)()
+    busy.close()
+    late.close()
+    assert.equal(scheduler.inUse, 0)
+  })
+
   it('forgets a waiter whose signal aborts', async () => {
     const scheduler = new Scheduler({ maxConnections: 1, maxPerHost: 1 })
     const task = scheduler.join(1)

@@ -79,7 +79,17 @@ export class Scheduler {
   private next = 0
   private pumping = false
 
-  constructor(private readonly limits: SchedulerLimits) {}
+  /**
+   * Connections that only a task holding none may take: a task submitted
+   * while every connection is busy starts at once, instead of waiting for
+   * the next file to end (seconds, behind slow files). A twentieth of the
+   * budget, none below 20.
+   */
+  private readonly reserve: number
+
+  constructor(private readonly limits: SchedulerLimits) {
+    this.reserve = Math.floor(limits.maxConnections / 20)
+  }
 
   /** A task joins with its own cap (MAX_CONNECTIONS_PER_TASK). */
   join(cap: number): TaskLane {
@@ -128,6 +138,7 @@ export class Scheduler {
       const at = (this.next + k) % n
       const lane = this.lanes[at]!
       if (lane.active >= lane.cap || (best && !before(lane, best.lane))) continue
+      if (lane.active > 0 && this.active >= this.limits.maxConnections - this.reserve) continue
       const index = lane.waiters.findIndex((w) => this.hostFree(w.host))
       if (index !== -1) best = { lane, at, index }
     }
@@ -140,6 +151,7 @@ export class Scheduler {
 
   /** Offers a connection to a running file, round robin over tasks, when no file waits for its first. */
   private grantExtra(): boolean {
+    if (this.active >= this.limits.maxConnections - this.reserve) return false
     const n = this.lanes.length
     for (let k = 0; k < n; k++) {
       const at = (this.next + k) % n
