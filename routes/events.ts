@@ -65,6 +65,8 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
         res.end()
       }
       res.on('close', finish)
+      // A hijacked response is ours: a write to a socket that broke must end this stream, not the process.
+      res.on('error', finish)
       const onEvents = (events: TaskEvent[]) => {
         if (done) return
         res.write(frames(events))

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { apiKeyHook } from '../src/http/auth.js'
-import { ErrorBody, TaskAccepted, TaskId, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
+import { ErrorBody, TaskAccepted, TaskId, TaskList, TaskListQuery, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
 import type { TaskService } from '../src/tasks/service.js'
 
 export interface TaskRoutesOptions {
@@ -49,6 +49,20 @@ const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { t
       const { created, task } = await tasks.submit(req.body)
       return reply.code(created ? 202 : 200).header('location', task.status_url).send(task)
     },
+  )
+
+  app.get(
+    '/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Every task of the service, newest first',
+        description: 'Paginated: pass next_cursor as cursor for the next page. state keeps only tasks in those states.',
+        querystring: TaskListQuery,
+        response: { 200: TaskList, ...errors },
+      },
+    },
+    async (req) => tasks.list(req.query),
   )
 
   app.get(

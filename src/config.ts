@@ -11,11 +11,15 @@ const List = (description: string) => Type.String({ default: '', description })
 
 export const ConfigSchema = Type.Object({
   ROLE: Type.Enum(['all', 'api', 'worker'], { default: 'all', description: 'which parts this process runs' }),
-  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
-  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'API port' }),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'API address; anything but loopback requires API_KEYS' }),
   REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'unset: 127.0.0.1:6379, or a private redis-server' })),
-  DOWNLOAD_DIR: Type.String({ default: './downloads', minLength: 1 }),
-  QUEUE_PREFIX: Type.String({ default: 'bdl', pattern: '^[A-Za-z0-9_.-]{1,64}$' }),
+  DOWNLOAD_DIR: Type.String({
+    default: './downloads',
+    minLength: 1,
+    description: 'where task folders are written (a shared volume for workers on several machines)',
+  }),
+  QUEUE_PREFIX: Type.String({ default: 'bdl', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'prefix of the service\'s own Redis keys' }),
   MAX_CONCURRENT_TASKS: Int(100, 1, 'tasks run at once by one worker process, sharing its connections fairly'),
   MAX_CONNECTIONS_PER_TASK: Int(20, 1, 'connections at once within one task'),
   MAX_CONCURRENT_DOWNLOADS: Int(100, 1, 'connections at once in one worker process'),
@@ -36,11 +40,13 @@ export const ConfigSchema = Type.Object({
   DOWNLOAD_ALLOWED_CIDRS: List('comma-separated ranges exempt from the private-address guard'),
   LEGACY_TASK_QUEUE: Type.String({ default: '', description: 'Redis list of the seed protocol to take tasks from; empty: off' }),
   LEGACY_INTAKE_TEST_DELAY_MS: Int(0, 0, 'fault tests only: pause between taking a legacy message and handling it'),
-  LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1 }),
+  LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1, description: 'reply lists are <prefix>_<task_id>' }),
   REPLY_TTL_SECONDS: Int(86_400, 1, 'the reply list expires this long after its last message'),
-  TASK_RETENTION_SECONDS: Int(86_400, 0, 'task state is kept this long after the end; 0: forever'),
+  TASK_RETENTION_SECONDS: Int(86_400, 0, 'a finished task\'s files and state are removed this long after its end; 0: kept'),
   SUBMIT_RATE_LIMIT_PER_MINUTE: Int(600, 0, 'POST /tasks per minute per API key (or client address without keys); 0: no limit'),
-  TOKEN_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key of events/archive tokens; default: derived from API_KEYS' })),
+  TOKEN_SECRET: Type.Optional(
+    Type.String({ minLength: 16, description: 'HMAC key of the tokens in events_url and archive_url; default: derived from API_KEYS; every API process must share it' }),
+  ),
   TOKEN_TTL_SECONDS: Int(86_400, 1, 'lifetime of the tokens in events_url and archive_url'),
   SSE_HEARTBEAT_MS: Int(10_000, 100, 'heartbeat comment interval on event streams'),
   MAX_BODY_BYTES: Int(16 * 1024 ** 2, 1024, 'largest POST body; more is a 413'),
@@ -49,7 +55,7 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_GRACE_MS: Int(10_000, 0, 'time running tasks get to finish on SIGTERM'),
   METRICS_PORT: Int(9464, 0, 'port of a ROLE=worker process\'s own /metrics (on HOST); 0: none'),
   METRICS_PUBLIC: Type.Boolean({ default: false, description: 'serve /metrics without an API key even when API_KEYS is set' }),
-  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
 })
 
 type ListName = 'API_KEYS' | 'CORS_ORIGINS' | 'DOWNLOAD_ALLOWED_HOSTS' | 'DOWNLOAD_ALLOWED_CIDRS'

@@ -83,4 +83,73 @@ describe('CLI', () => {
     assert.match(denied.stderr, /401 unauthorized/)
     assert.equal((await cli([], {})).code, 2)
   })
+
+  it('answers every usage mistake with one line naming it, exit 2, no stack trace', async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /no command given/],
+      [['foo'], /unknown command "foo"/],
+      [['status', 'x', '--bogus'], /Unknown option '--bogus'/],
+      [['status'], /status needs a task id/],
+      [['archive', 'x'], /archive needs -o/],
+    ]
+    for (const [args, message] of cases) {
+      const res = await cli(args)
+      assert.equal(res.code, 2, args.join(' '))
+      assert.match(res.stderr, message)
+      assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr)
+      assert.doesNotMatch(res.stderr, /\bat .*\.(ts|js):\d+/, 'no stack trace')
+    }
+    const help = await cli(['retry', '--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /batchdl retry <task-id>/)
+    assert.doesNotMatch(help.stdout, /batchdl submit/)
+  })
+
+  it('names the URL and BATCHDL_URL when the service cannot be reached', async () => {
+    const res = await cli(['status', 'x'], { BATCHDL_URL: 'http://127.0.0.1:9' })
+    assert.equal(res.code, 2)
+    assert.match(res.stderr, /cannot reach batchdl at http:\/\/127\.0\.0\.1:9 .*BATCHDL_URL/)
+  })
+
+  it('lists tasks, follows one again, retries it and takes a partial zip', async () => {
+    const auth = { BATCHDL_URL: base, BATCHDL_API_KEY: 'cli-key' }
+    const list = join(work, 'retry.txt')
+    await writeFile(list, [origin.url('cli-r1.bin', { size: 10 }), origin.url('cli-r2.bin', { fail: 404, times: 1 })].join('\n'))
+    const submitted = await cli(['submit', list, '--task-id', 'again'], auth)
+    assert.equal(submitted.code, 0, submitted.stderr)
+    assert.match(submitted.stdout, /^again: queued, 2 files$/m, 'the id comes first')
+    const watched = await cli(['watch', 'again'], auth)
+    assert.equal(watched.code, 1, 'one file failed')
+    const listed = await cli(['list', '--state', 'partial'], auth)
+    assert.equal(listed.code, 0, listed.stderr)
+    assert.match(listed.stdout, /^again\s+partial\s+1\/2 done, 1 failed/m)
+    const retried = await cli(['retry', 'again', '--watch'], auth)
+    assert.equal(retried.code, 0, retried.stderr)
+    assert.match(retried.stdout, /again: completed, 2 of 2 done/)
+    const zip = join(work, 'partial.zip')
+    const archived = await cli(['archive', 'again', '-o', zip, '--partial'], auth)
+    assert.equal(archived.code, 0, archived.stderr)
+    assert.ok((await stat(zip)).size > 20)
+  })
+
+  it('on a terminal, prints the id first and keeps its bars within the terminal width', async () => {
+    const list = join(work, 'tty.txt')
+    const names = Array.from({ length: 3 }, (_, i) => `${'a-rather-long-file-name-'.repeat(3)}${i}.bin`)
+    await writeFile(list, names.map((n, i) => `${n} ${origin.url(`cli-tty-${i}`, { size: 200_000, rate: 400_000 })}`).join('\n'))
+    const command = `stty cols 50; ${process.execPath} --import tsx src/cli/main.ts submit ${list} --task-id ontty --watch`
+    const res = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, BATCHDL_URL: base, BATCHDL_API_KEY: 'cli-key' } }, (err, stdout) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+      )
+    })
+    assert.equal(res.code, 0, res.stdout)
+    // Cursor moves end a drawn line as a line break would.
+    // eslint-disable-next-line no-control-regex
+    const screen = res.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '\n')
+    const lines = screen.split(/\r|\n/).filter((l) => l.trim() !== '')
+    assert.match(lines[0]!, /^ontty: queued, 3 files/)
+    assert.ok(lines.some((l) => l.includes('%')), 'bars were drawn')
+    const wide = lines.filter((l) => l.includes('%') && [...l].length > 50)
+    assert.deepEqual(wide, [], 'bars wider than the terminal')
+  })
 })

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { describe, it } from 'node:test'
+import { renderConfigDoc } from '../src/config-doc.js'
 import { ConfigError, loadConfig } from '../src/config.js'
 
 describe('configuration', () => {
@@ -48,5 +50,10 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ HOST: '0.0.0.0' }), /HOST 0\.0\.0\.0 .*API_KEYS/)
     assert.equal(loadConfig({ HOST: '::1' }).HOST, '::1')
     assert.equal(loadConfig({ HOST: 'localhost' }).HOST, 'localhost')
+  })
+
+  it('is documented by docs/configuration.md as the schema says', async () => {
+    const committed = await readFile(new URL('../docs/configuration.md', import.meta.url), 'utf8')
+    assert.equal(committed, renderConfigDoc(), 'docs/configuration.md is stale: run npm run docs')
   })
 })

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../src/logger.js'
+import { captureLogs } from './helpers/logs.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
 import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
@@ -17,7 +16,7 @@ describe('an unwritable DOWNLOAD_DIR', () => {
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
-  const lines: string[] = []
+  let lines: string[] = []
 
   before(async () => {
     base = await mkdtemp(join(tmpdir(), 'batchdl-rodir-'))
@@ -25,13 +24,9 @@ describe('an unwritable DOWNLOAD_DIR', () => {
     await writeFile(join(base, 'file'), '')
     origin = await startOrigin()
     env = await testEnv('rodir', { DOWNLOAD_DIR: join(base, 'file', 'downloads'), LOG_LEVEL: 'info' })
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean))
-        done()
-      },
-    })
-    svc = await startInProcess(env, true, createLogger('info', sink))
+    const captured = captureLogs('info')
+    lines = captured.lines
+    svc = await startInProcess(env, true, captured.log)
   })
   after(async () => {
     await svc.close()

@@ -1,9 +1,8 @@
 // Secrets never reach the logs: API keys, URL query strings (object-store
 // signatures), credentials in URLs.
 import assert from 'node:assert/strict'
-import { Writable } from 'node:stream'
 import { after, before, describe, it } from 'node:test'
-import { createLogger } from '../src/logger.js'
+import { captureLogs } from './helpers/logs.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
@@ -11,18 +10,14 @@ describe('logs', () => {
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
-  const lines: string[] = []
+  let lines: string[] = []
 
   before(async () => {
     origin = await startOrigin()
     env = await testEnv('logs', { API_KEYS: 'sekret-key-1234', LOG_LEVEL: 'trace', RETRY_MAX_ATTEMPTS: '2' })
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(...chunk.toString().split('\n').filter(Boolean))
-        done()
-      },
-    })
-    svc = await startInProcess(env, true, createLogger('trace', sink))
+    const captured = captureLogs('trace')
+    lines = captured.lines
+    svc = await startInProcess(env, true, captured.log)
   })
   after(async () => {
     await svc.close()

@@ -1,19 +1,10 @@
 // The few file-system calls each downloaded file makes besides its data
-// writes: open, close, rename, and a small file's one write. On a local disk
-// each takes a few microseconds, less than handing it to libuv's thread pool:
-// that hand-over wakes a pool thread, then the event loop for the answer, and
-// on a busy machine the woken thread often takes the event loop's core. In the
-// bench's small workload (2,000 files of 16 KiB, 2 cores) the four hand-overs
-// per file held the event loop about 0.3 ms per file (its CPU profile), and
-// running the calls on the loop took the round from 1.80 to 1.89 s to 1.51 to
-// 1.60 s, and the worker's CPU from 1.75 to 1.82 s to 1.48 to 1.52 s (two
-// alternating pairs). So they run on the loop, while
-// the disk stays that fast. A slow one (a network volume, a disk throttling
-// writers) would stall every download of the process: when most calls of a
-// window are slow, or one stalls, they go back to the thread pool for a while.
-// Most, not on average: on a busy machine, a call now and then takes
-// milliseconds because the event loop's thread was preempted during it (1 in
-// 1,000 over 2 ms in that bench), which says nothing about the disk.
+// writes (open, close, rename, a small file's one write) run on the event loop
+// while the disk answers in microseconds, which is cheaper than a hand-over to
+// libuv's thread pool; when most calls of a window are slow, or one stalls,
+// they go back to the thread pool for a while, so that a slow volume never
+// stalls every download. Why "most" and the figures:
+// docs/decisions/0004-small-fs-calls-on-event-loop.md.
 import { close, closeSync, open, openSync, rename, renameSync, writev, writevSync } from 'node:fs'
 import { promisify } from 'node:util'
 import type { Logger } from '../logger.js'

@@ -1,6 +1,6 @@
 // One request and its answer, handled as undici delivers it: a dispatch
-// handler rather than request() and a Readable body, which cost about 70 us
-// of CPU more per file (bench/floor.ts against the same loop on request()).
+// handler rather than request() and a Readable body, which cost more CPU per
+// file (docs/decisions/0005-dispatch-handler.md).
 // It receives one segment of a file: the whole file, or one range of it,
 // written at its offset. The disk sets the pace: a full batch pauses the
 // socket until it is written.

@@ -29,5 +29,5 @@ export const EndEvent = Type.Object(
 export const TaskEventData = Type.Union([StateEvent, FileEvent, ProgressEvent, EndEvent], {
   description:
     'Each event has an `id` (resume with Last-Event-ID), an `event` name (state, file, progress, end) and ' +
-    'JSON `data` of the matching shape. A comment line is sent at least every 15 s as a heartbeat.',
+    'JSON `data` of the matching shape. A comment line is sent as a heartbeat every SSE_HEARTBEAT_MS (10 s by default).',
 })

@@ -80,6 +80,35 @@ export const TaskStatus = Type.Object({
 })
 export type TaskStatus = Static<typeof TaskStatus>
 
+export const TaskSummary = Type.Object({
+  task_id: Type.String(),
+  state: TaskStateSchema,
+  created_at: Type.String({ format: 'date-time' }),
+  started_at: Timestamp,
+  finished_at: Timestamp,
+  totals: Totals,
+})
+export type TaskSummary = Static<typeof TaskSummary>
+
+export const TaskListQuery = Type.Object({
+  state: Type.Optional(
+    Type.String({
+      maxLength: 200,
+      description: `comma-separated task states to keep: ${TASK_STATES.join(', ')}`,
+    }),
+  ),
+  // A string: query values are not coerced (a body's numbers must stay numbers).
+  limit: Type.Optional(
+    Type.String({ pattern: '^[1-9][0-9]{0,2}$', 'x-hint': 'a whole number from 1 to 200', description: 'tasks per page, 1 to 200; 50 by default' }),
+  ),
+  cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the page before' })),
+})
+
+export const TaskList = Type.Object({
+  tasks: Type.Array(TaskSummary),
+  next_cursor: Type.Union([Type.String(), Type.Null()], { description: 'where the next page starts; null: no more' }),
+})
+
 export const TaskAccepted = Type.Object({
   task_id: Type.String(),
   state: TaskStateSchema,

@@ -10,12 +10,14 @@ import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { removeTaskFiles, taskDir } from './paths.js'
 import { jobIdOf, type TaskJob } from './queue.js'
-import type { TaskAccepted, TaskRequest, TaskStatus } from './schemas.js'
+import { TASK_STATES, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
 import { createTaskStore, type FileSpec, type TaskStore } from './store.js'
+import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
 export interface TaskServiceDeps {
   redis: Redis
   store: TaskStore
+  list: TaskList
   queue: Queue<TaskJob>
   tokens: TokenSigner
   policy: AddressPolicy
@@ -30,6 +32,7 @@ export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJo
   return createTaskService({
     redis,
     store: createTaskStore(redis, config),
+    list: createTaskList(redis, config),
     queue,
     tokens,
     policy: addressPolicyFor(config),
@@ -39,8 +42,11 @@ export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJo
 }
 
 const MAX_DETAILS = 100
+/** Tasks in one page of GET /tasks, by default and at the most. */
+const DEFAULT_PAGE = 50
+const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, queue, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -92,12 +98,37 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
           }
           // A retried submit whose first try died before the job was queued.
-          if (res.state === 'queued') await enqueue(taskId, await store.jobId(taskId))
+          if (res.state === 'queued') {
+            await list.add(taskId, Date.now())
+            await enqueue(taskId, await store.jobId(taskId))
+          }
           return { created: false, task: accepted(taskId, res.state, spec.length) }
         }
+        await list.add(taskId, Date.now())
         await enqueue(taskId)
         return { created: true, task: accepted(taskId, 'queued', spec.length) }
       })
+    },
+
+    /** The task list, newest first; `state` is the query's comma-separated states. */
+    async list(query: { state?: string; limit?: string; cursor?: string }): Promise<TaskListPage> {
+      const details: { path: string; message: string }[] = []
+      const limit = query.limit === undefined ? DEFAULT_PAGE : Number(query.limit)
+      if (limit > MAX_PAGE) details.push({ path: '/limit', message: `limit must be a whole number from 1 to ${MAX_PAGE}` })
+      let states: TaskState[] | null = null
+      if (query.state !== undefined) {
+        const asked = query.state.split(',').map((s) => s.trim()).filter(Boolean)
+        const unknown = asked.filter((s) => !(TASK_STATES as readonly string[]).includes(s))
+        if (unknown.length > 0) {
+          details.push({ path: '/state', message: `state ${unknown.join(', ')} is not a task state: use ${TASK_STATES.join(', ')}` })
+        }
+        states = asked as TaskState[]
+      }
+      if (query.cursor !== undefined && !decodeCursor(query.cursor)) {
+        details.push({ path: '/cursor', message: 'cursor is not one this service gave: use next_cursor as it came' })
+      }
+      if (details.length > 0) throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details)
+      return withRedis(() => list.page({ states, limit, cursor: query.cursor ?? null }))
     },
 
     lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
@@ -142,6 +173,7 @@ export function createTaskService({ redis, store, queue, tokens, policy, maxFile
         await store.claimFinished(taskId)
         await removeTaskFiles(downloadDir, taskId)
         await store.remove(taskId)
+        await list.remove(taskId)
       })
     },
 

@@ -20,19 +20,8 @@ const SHUTDOWN = 'shutdown'
 
 /**
  * A worker going idle collects what its tasks left in the old generation,
- * when node runs it with --expose-gc (docker-compose.yml does). Otherwise
- * that garbage stays: nothing allocates any more to reach the limit that
- * starts a full GC. After a batch of 2,000 small files it held the worker
- * at 160-190 MB of RSS, which the next task, however large its files,
- * started from; collected, the worker is back at 100-120 MB. One full GC
- * of a heap of a few tens of MB, once per idle spell.
- *
- * It has a price: after a full GC at idle, V8 optimizes the download path
- * again (about 75 functions per task under --trace-opt), 0.13 s of CPU for
- * a task of 2,000 small files. Waiting for a second without tasks spares
- * that to tasks that follow each other, but then nothing collects between
- * them: a task of 2,000 small files followed at once by 4 files of 256 MiB
- * peaked at up to 166 MiB, against 127 to 132 when collecting after each task.
+ * when node runs it with --expose-gc; otherwise nothing would, since nothing
+ * allocates any more. Measured, with the price: docs/decisions/0002-idle-gc.md.
  */
 function releaseMemory(): void {
   const gc = (globalThis as { gc?: () => void }).gc

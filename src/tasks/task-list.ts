@@ -1,0 +1,109 @@
+// GET /tasks: every task of the service, newest first, from a sorted set of
+// task ids by creation time. The index is written beside the task, not in its
+// Lua step (it is shared by all tasks, so outside their Redis Cluster slot);
+// entries whose task is gone (purged, expired) are dropped as a page meets them.
+import type { Redis } from 'ioredis'
+import { taskKeys, type KeyConfig } from './keys.js'
+import type { TaskState, TaskSummary } from './schemas.js'
+
+/** Index entries read per round trip while a page is filled. */
+const BATCH = 200
+/** Entries one request looks at at most; a filtered page that meets no match says where to go on. */
+const SCAN_LIMIT = 2000
+
+export interface TaskListQuery {
+  states: readonly TaskState[] | null
+  limit: number
+  cursor: string | null
+}
+
+export interface TaskListPage {
+  tasks: TaskSummary[]
+  next_cursor: string | null
+}
+
+/** Where a page stopped: the score and id of the last entry looked at, opaque to callers. */
+interface Cursor {
+  score: number
+  id: string
+}
+
+const encodeCursor = (c: Cursor) => Buffer.from(`${c.score}:${c.id}`).toString('base64url')
+
+/** The cursor, or null when it is not one this service gave. */
+export function decodeCursor(text: string): Cursor | null {
+  const m = /^(\d+):([A-Za-z0-9_-]{1,64})$/.exec(Buffer.from(text, 'base64url').toString())
+  return m ? { score: Number(m[1]), id: m[2]! } : null
+}
+
+const META_FIELDS = ['task_id', 'state', 'created_at', 'started_at', 'finished_at', 'files', 'done', 'failed', 'bytes_done'] as const
+
+export type TaskList = ReturnType<typeof createTaskList>
+
+export function createTaskList(redis: Redis, config: KeyConfig) {
+  const index = `${config.QUEUE_PREFIX}:tasks`
+
+  /** Entries after the cursor, newest first: (score desc, id desc), as ZREVRANGEBYSCORE orders them. */
+  async function entriesAfter(cursor: Cursor | null, count: number): Promise<Cursor[]> {
+    const max = cursor ? String(cursor.score) : '+inf'
+    for (let extra = 0; ; extra += BATCH) {
+      const flat = await redis.zrevrangebyscore(index, max, '-inf', 'WITHSCORES', 'LIMIT', 0, count + extra)
+      const all: Cursor[] = []
+      for (let i = 0; i < flat.length; i += 2) all.push({ id: flat[i]!, score: Number(flat[i + 1]) })
+      const after = cursor ? all.filter((e) => e.score < cursor.score || e.id < cursor.id) : all
+      // Entries of the cursor's own millisecond that sort before it are skipped; fetch further when that was all.
+      if (after.length > 0 || all.length < count + extra) return after.slice(0, count)
+    }
+  }
+
+  async function summaries(entries: readonly Cursor[]): Promise<(TaskSummary | null)[]> {
+    const pipeline = redis.pipeline()
+    for (const e of entries) pipeline.hmget(taskKeys(config, e.id).meta, ...META_FIELDS)
+    const results = (await pipeline.exec()) ?? []
+    return results.map(([err, values]) => {
+      if (err) throw err
+      const [taskId, state, created, started, finished, files, done, failed, bytesDone] = values as (string | null)[]
+      if (!taskId || !state || !created) return null
+      return {
+        task_id: taskId,
+        state: state as TaskState,
+        created_at: created,
+        started_at: started || null,
+        finished_at: finished || null,
+        totals: { files: Number(files), done: Number(done), failed: Number(failed), bytes_done: Number(bytesDone) },
+      }
+    })
+  }
+
+  return {
+    async add(taskId: string, createdMs: number): Promise<void> {
+      await redis.zadd(index, 'NX', createdMs, taskId)
+    },
+
+    async remove(taskId: string): Promise<void> {
+      await redis.zrem(index, taskId)
+    },
+
+    async page({ states, limit, cursor }: TaskListQuery): Promise<TaskListPage> {
+      const tasks: TaskSummary[] = []
+      let at = cursor ? decodeCursor(cursor) : null
+      let looked = 0
+      while (tasks.length < limit && looked < SCAN_LIMIT) {
+        const entries = await entriesAfter(at, Math.min(BATCH, states ? BATCH : limit - tasks.length))
+        if (entries.length === 0) return { tasks, next_cursor: null }
+        const found = await summaries(entries)
+        const gone: string[] = []
+        for (const [i, entry] of entries.entries()) {
+          looked++
+          at = entry
+          const summary = found[i]
+          if (!summary) gone.push(entry.id)
+          else if (!states || states.includes(summary.state)) tasks.push(summary)
+          if (tasks.length === limit) break
+        }
+        if (gone.length > 0) await redis.zrem(index, ...gone)
+      }
+      return { tasks, next_cursor: at ? encodeCursor(at) : null }
+    },
+  }
+}
