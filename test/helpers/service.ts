@@ -157,7 +157,11 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
     })
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
   })
-  const address = await started.finally(() => clearTimeout(timer))
+  // A service that did not start is killed: left running, it would hold the test file's process open for good.
+  const address = await started.finally(() => clearTimeout(timer)).catch((err: unknown) => {
+    child.kill('SIGKILL')
+    throw err
+  })
   return {
     child,
     address,
