@@ -38,6 +38,12 @@ export const ConfigSchema = Type.Object({
   CORS_ORIGINS: List('comma-separated exact origins'),
   DOWNLOAD_ALLOWED_HOSTS: List('comma-separated host patterns such as *.aliyuncs.com; empty: any public host'),
   DOWNLOAD_ALLOWED_CIDRS: List('comma-separated ranges exempt from the private-address guard'),
+  WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16, description: 'HMAC key of webhook signatures, 16 characters or more, the same in every process; unset: callback_url is refused' })),
+  WEBHOOK_ALLOWED_CIDRS: List('comma-separated ranges a callback_url may reach besides public addresses'),
+  WEBHOOK_MAX_ATTEMPTS: Int(10, 1, 'attempts per webhook delivery, the first one included'),
+  WEBHOOK_RETRY_BASE_MS: Int(60_000, 1, 'first webhook retry delay; doubles each attempt, with jitter'),
+  WEBHOOK_RETRY_MAX_DELAY_MS: Type.Integer({ default: 3_600_000, minimum: 1, maximum: 86_400_000, description: 'cap of one webhook retry delay' }),
+  WEBHOOK_POLL_MS: Int(1000, 10, 'how often a worker looks for webhook deliveries that are due'),
   LEGACY_TASK_QUEUE: Type.String({ default: '', description: 'Redis list of the seed protocol to take tasks from; empty: off' }),
   LEGACY_INTAKE_TEST_DELAY_MS: Int(0, 0, 'fault tests only: pause between taking a legacy message and handling it'),
   LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1, description: 'reply lists are <prefix>_<task_id>' }),
@@ -58,8 +64,8 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
 })
 
-type ListName = 'API_KEYS' | 'CORS_ORIGINS' | 'DOWNLOAD_ALLOWED_HOSTS' | 'DOWNLOAD_ALLOWED_CIDRS'
-const LIST_NAMES: ListName[] = ['API_KEYS', 'CORS_ORIGINS', 'DOWNLOAD_ALLOWED_HOSTS', 'DOWNLOAD_ALLOWED_CIDRS']
+type ListName = 'API_KEYS' | 'CORS_ORIGINS' | 'DOWNLOAD_ALLOWED_HOSTS' | 'DOWNLOAD_ALLOWED_CIDRS' | 'WEBHOOK_ALLOWED_CIDRS'
+const LIST_NAMES: ListName[] = ['API_KEYS', 'CORS_ORIGINS', 'DOWNLOAD_ALLOWED_HOSTS', 'DOWNLOAD_ALLOWED_CIDRS', 'WEBHOOK_ALLOWED_CIDRS']
 
 export type Config = Omit<Static<typeof ConfigSchema>, ListName> & { [K in ListName]: string[] }
 
@@ -85,10 +91,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = parsed as Static<typeof ConfigSchema>
   const lists = Object.fromEntries(LIST_NAMES.map((n) => [n, splitList(config[n])])) as Record<ListName, string[]>
   const result: Config = { ...config, ...lists }
-  try {
-    parseCidrs(result.DOWNLOAD_ALLOWED_CIDRS)
-  } catch (err) {
-    throw new ConfigError(`DOWNLOAD_ALLOWED_CIDRS has an invalid range: ${(err as Error).message}`)
+  for (const name of ['DOWNLOAD_ALLOWED_CIDRS', 'WEBHOOK_ALLOWED_CIDRS'] as const) {
+    try {
+      parseCidrs(result[name])
+    } catch (err) {
+      throw new ConfigError(`${name} has an invalid range: ${(err as Error).message}`)
+    }
   }
   if (result.API_KEYS.length === 0 && !isLoopbackHost(result.HOST)) {
     throw new ConfigError(`HOST ${result.HOST} is not a loopback address: set API_KEYS before listening on a network`)

@@ -38,6 +38,12 @@ export function createMetrics() {
       buckets: [0.5, 1, 2.5, 5, 10, 30, 60, 180, 600, 1800, 3600],
       registers,
     }),
+    webhookDeliveries: new Counter({
+      name: 'batchdl_webhook_deliveries_total',
+      help: 'Webhook attempts, by outcome: delivered, retry (failed, another attempt is due), failed (for good)',
+      labelNames: ['outcome'],
+      registers,
+    }),
     queueJobs: new Gauge({ name: 'batchdl_queue_jobs', help: 'Tasks in the queue, by state', labelNames: ['state'], registers }),
   }
 }

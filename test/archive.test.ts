@@ -2,18 +2,15 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
-import { mkdir, mkdtemp, open, readdir, readFile, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { Redis } from 'ioredis'
-import { loadConfig } from '../src/config.js'
-import { createTaskStore } from '../src/tasks/store.js'
 import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startHarness, startInProcess, testEnv, waitFor, type Harness, type InProcessService } from './helpers/service.js'
 
 const run = promisify(execFile)
 
@@ -63,7 +60,45 @@ describe('archive', () => {
     assert.deepEqual((await run('unzip', ['-p', path, 'a.jpg'], { encoding: 'buffer', maxBuffer: 1e7 })).stdout, fileBytes('zip-a.jpg', 100_000))
     assert.deepEqual((await run('zipinfo', ['-1', path])).stdout.trim().split('\n').sort(), ['a.jpg', 'b.png'])
 
+    // HEAD tells the same length, without a body.
+    const head = await fetch(base + archive_url, { method: 'HEAD' })
+    assert.equal(head.status, 200)
+    assert.equal(Number(head.headers.get('content-length')), body.length)
+    assert.equal((await head.arrayBuffer()).byteLength, 0)
+
     assert.equal((await fetch(`${base}/tasks/zipped/archive`)).status, 401)
+  })
+
+  it('with report=1 starts with REPORT.txt: every file not in the zip, with its reason in words', async () => {
+    const { archive_url } = await submit('reported', [
+      { fn: 'ok.jpg', url: origin.url('rep-ok', { size: 1000 }) },
+      { fn: 'nf', url: origin.url('rep-nf.png', { status: 404 }) },
+      { fn: 'REPORT.txt', url: origin.url('rep-report.txt', { size: 10 }) },
+      { fn: 'boom.bin', url: origin.url('rep-boom', { status: 500 }) },
+    ])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_reported`)
+    const res = await fetch(`${base + archive_url}&report=1`)
+    assert.equal(res.status, 200)
+    const body = Buffer.from(await res.arrayBuffer())
+    assert.equal(Number(res.headers.get('content-length')), body.length)
+    const path = join(work, 'reported.zip')
+    await writeFile(path, body)
+    // A file of the task is called REPORT.txt: the report takes the next free name.
+    assert.deepEqual((await run('zipinfo', ['-1', path])).stdout.trim().split('\n'), ['REPORT (2).txt', 'ok.jpg', 'REPORT.txt'])
+    const report = (await run('unzip', ['-p', path, 'REPORT (2).txt'])).stdout
+    assert.equal(
+      report,
+      'Task reported: 2 of 4 files are in this zip; these 2 are not:\r\n' +
+        '\r\n' +
+        'nf.png (submitted as "nf"): The server answered 404 (not found)\r\n' +
+        'boom.bin: The server answered 500 (server error)\r\n',
+    )
+
+    await submit('all-there', [{ fn: 'only.bin', url: origin.url('rep-only', { size: 5 }) }])
+    await readReplies(`${env.LEGACY_REPLY_PREFIX}_all-there`)
+    const all = Buffer.from(await (await fetch(`${base}/tasks/all-there/archive?report=1`, { headers: auth })).arrayBuffer())
+    await writeFile(join(work, 'all.zip'), all)
+    assert.equal((await run('unzip', ['-p', join(work, 'all.zip'), 'REPORT.txt'])).stdout, 'Task all-there: all 1 files are in this zip.\r\n')
   })
 
   it('answers 409 while the task runs, unless partial=1', async () => {
@@ -134,71 +169,5 @@ describe('retention', () => {
     assert.equal(long.state, 'running')
     assert.ok(long.files[0].bytes > 0)
     await readReplies(`${env.LEGACY_REPLY_PREFIX}_long`)
-  })
-})
-
-describe('archive over 4 GiB (zip64)', () => {
-  let env: Record<string, string>
-  let service: ChildService
-  let work: string
-
-  before(async () => {
-    env = await testEnv('zip64', { PORT: '0' })
-    service = await spawnService({ ...env, ROLE: 'api' })
-    work = await mkdtemp(join(tmpdir(), 'batchdl-zip64-'))
-  })
-  after(async () => {
-    await service.stop()
-    await rm(work, { recursive: true, force: true })
-    await cleanEnv(env)
-  })
-
-  it('is a valid zip64 archive, streamed with flat memory', { timeout: 240_000 }, async () => {
-    // A finished task of two sparse 2.2 GiB files, recorded through the store as a worker would.
-    const size = Math.floor(2.2 * 1024 ** 3)
-    const taskId = 'huge'
-    const dir = join(env.DOWNLOAD_DIR!, taskId)
-    await mkdir(dir, { recursive: true })
-    const spec = ['one.bin', 'two.bin'].map((fn) => ({ fn, url: `https://example.com/${fn}`, saved_as: fn }))
-    for (const f of spec) {
-      const fh = await open(join(dir, f.saved_as), 'w')
-      await fh.truncate(size)
-      await fh.close()
-    }
-    const redis = new Redis(REDIS_URL)
-    const store = createTaskStore(redis, loadConfig(env))
-    await store.create(taskId, spec, 'fixture')
-    await store.begin(taskId)
-    const outcome = { state: 'done', bytes: size, size, httpStatus: 200, error: null, attempts: 1 } as const
-    await store.finishFiles(taskId, spec.map((file, index) => ({ index, file, outcome })))
-    await store.finish(taskId, 'normal')
-    redis.disconnect()
-
-    const rssMiB = async () => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${service.child.pid}/status`, 'utf8'))![1]) / 1024
-    const before = await rssMiB()
-    let peak = before
-    const sampler = setInterval(() => void rssMiB().then((m) => (peak = Math.max(peak, m))), 100)
-    const res = await fetch(`${service.address}/tasks/${taskId}/archive`)
-    assert.equal(res.status, 200)
-    const zip = join(work, 'huge.zip')
-    await pipeline(Readable.fromWeb(res.body! as import('node:stream/web').ReadableStream), createWriteStream(zip))
-    clearInterval(sampler)
-    const bytes = (await stat(zip)).size
-    assert.ok(bytes > 4 * 1024 ** 3, `${bytes} bytes`)
-    assert.equal(Number(res.headers.get('content-length')), bytes)
-    assert.ok(peak - before < 64, `API RSS grew by ${(peak - before).toFixed(0)} MiB while streaming ${(bytes / 1024 ** 3).toFixed(1)} GiB`)
-
-    // zip64 structures, and every byte checked against its CRC.
-    const check = await run('python3', ['-c', `
-import zipfile, sys
-z = zipfile.ZipFile(sys.argv[1])
-print(len(z.infolist()), [i.file_size for i in z.infolist()], z.testzip())
-data = open(sys.argv[1], 'rb')
-data.seek(-98, 2)
-print(b'PK\\x06\\x06' in data.read())
-`, zip], { maxBuffer: 1e6 })
-    const [entries, eocd64] = check.stdout.trim().split('\n')
-    assert.equal(entries, `2 [${size}, ${size}] None`)
-    assert.equal(eocd64, 'True', 'a zip64 end of central directory record')
   })
 })

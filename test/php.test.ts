@@ -1,9 +1,14 @@
-// The PHP migration path with a real PHP client (examples/php): POST then
-// BRPOP or poll, the seed's LPUSH onto the legacy list, the zip archive opened
-// by ZipArchive and unzip -t.
+// The PHP client package (clients/php) with real php-cli against a live
+// service: the migration path (POST then BRPOP or poll, the seed's LPUSH onto
+// the legacy list, the zip opened by ZipArchive and unzip -t), the package's
+// own tests, a webhook received and verified by PHP, and the zip streamed by
+// a PHP page.
 import assert from 'node:assert/strict'
-import { execFile, execFileSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -14,6 +19,25 @@ import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin
 import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
 
 const run = promisify(execFile)
+const PACKAGE = 'clients/php'
+const WEBHOOK_SECRET = 'php-webhook-secret-0123456789'
+
+/** A server on loopback that answers what `handle` says; its base URL. */
+async function listen(handle: Parameters<typeof createServer>[1]): Promise<{ server: Server; base: string }> {
+  const server = createServer(handle)
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+}
+
+/** `php -S` serving clients/php/tests/server.php, once it answers. */
+async function startPhpServer(env: Record<string, string>): Promise<{ child: ChildProcess; base: string }> {
+  const { server, base } = await listen(() => {})
+  server.close()
+  await once(server, 'close')
+  const child = spawn('php', ['-S', base.replace('http://', ''), `${PACKAGE}/tests/server.php`], { env: { ...process.env, ...env }, stdio: 'ignore' })
+  await waitFor(() => fetch(`${base}/ready`).then(() => true, () => undefined), 10_000, 'php -S answering')
+  return { child, base }
+}
 
 function phpProblem(): string | false {
   try {
@@ -35,7 +59,13 @@ describe('PHP client', { skip: phpProblem() }, () => {
 
   before(async () => {
     origin = await startOrigin()
-    env = await testEnv('php', { PORT: '0' })
+    env = await testEnv('php', {
+      PORT: '0',
+      WEBHOOK_SECRET,
+      WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+      WEBHOOK_RETRY_BASE_MS: '100',
+      WEBHOOK_POLL_MS: '50',
+    })
     env.LEGACY_TASK_QUEUE = legacyQueue()
     service = await spawnService({ ...env, ROLE: 'all' })
     work = await mkdtemp(join(tmpdir(), 'batchdl-php-'))
@@ -55,7 +85,7 @@ describe('PHP client', { skip: phpProblem() }, () => {
     const zip = join(work, `${taskId}.zip`)
     await writeFile(filesJson, JSON.stringify(files))
     const redisUrl = new URL(REDIS_URL)
-    const { stdout } = await run('php', ['examples/php/example.php', mode, service.address!, taskId, filesJson, zip], {
+    const { stdout } = await run('php', [`${PACKAGE}/examples/example.php`, mode, service.address!, taskId, filesJson, zip], {
       env: { ...process.env, REDIS_HOST: redisUrl.hostname, REDIS_PORT: redisUrl.port || '6379', REPLY_PREFIX: env.LEGACY_REPLY_PREFIX, LEGACY_QUEUE: legacyQueue() },
     })
     return { summary: JSON.parse(stdout) as { messages?: string[]; state: string; final?: string; entries: Record<string, string>; archive_bytes: number }, zip }
@@ -111,6 +141,88 @@ describe('PHP client', { skip: phpProblem() }, () => {
     assert.match(reasons, /no task_id/)
     assert.match(reasons, /\/task_info\/0\/fn/)
     assert.equal((await fetch(`${service.address}/tasks/badname`)).status, 404, 'nothing was queued')
+  })
+
+  it("passes the package's own tests (php tests/run.php) against the live service", async () => {
+    // A server that never answers (the timeouts), and one answering GET /tasks as the SPEC says (list).
+    const silent = await listen(() => {})
+    const list = await listen((req, res) => {
+      const seen = { query: (req.url ?? '').split('?')[1] ?? '', content_type: req.headers['content-type'] ?? null }
+      const task = { task_id: 't1', state: 'running', priority: 'normal', created_at: new Date().toISOString(), started_at: null, finished_at: null }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ tasks: [task], next_cursor: 'c2', seen }))
+    })
+    const redisUrl = new URL(REDIS_URL)
+    try {
+      const { stdout } = await run('php', [`${PACKAGE}/tests/run.php`], {
+        env: {
+          ...process.env,
+          BATCHDL_URL: service.address!,
+          ORIGIN_URL: origin.base,
+          REDIS_HOST: redisUrl.hostname,
+          REDIS_PORT: redisUrl.port || '6379',
+          REPLY_PREFIX: env.LEGACY_REPLY_PREFIX,
+          SILENT_URL: silent.base,
+          LIST_URL: list.base,
+        },
+      }).catch((err: { stdout?: string }) => assert.fail(`php tests/run.php failed:\n${err.stdout ?? String(err)}`))
+      const lines = stdout.trim().split('\n')
+      assert.deepEqual(lines.filter((l) => !l.startsWith('ok - ')), [])
+      assert.equal(lines.length, 13, stdout)
+    } finally {
+      silent.server.closeAllConnections()
+      silent.server.close()
+      list.server.close()
+    }
+  })
+
+  describe('a PHP backend page (php -S)', () => {
+    let page: { child: ChildProcess; base: string }
+    const hookLog = () => join(work, 'hooks.jsonl')
+
+    before(async () => {
+      page = await startPhpServer({ BATCHDL_URL: service.address!, WEBHOOK_SECRET, HOOK_LOG: hookLog() })
+    })
+    after(() => {
+      page.child.kill()
+    })
+
+    const submit = (body: Record<string, unknown>) =>
+      fetch(`${service.address}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+
+    it('receives the webhook and verifies its signature with Webhook::verify', async () => {
+      const res = await submit({ task_id: 'phphook', callback_url: `${page.base}/hook`, task_info: [{ fn: 'a.bin', url: origin.url('php-hook.bin') }] })
+      assert.equal(res.status, 202)
+      const status = await waitFor(async () => {
+        const s = (await (await fetch(`${service.address}/tasks/phphook`)).json()) as { webhook?: { state: string; delivery_id: string; http_status: number } }
+        return s.webhook?.state === 'delivered' ? s.webhook : undefined
+      }, 15_000, 'the webhook delivered to PHP')
+      assert.equal(status.http_status, 204, 'PHP answered 204: the signature verified')
+      const logged = (await readFile(hookLog(), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { delivery: string; verified: boolean; event: { task_id: string; state: string } })
+      assert.deepEqual(logged, [{ delivery: status.delivery_id, verified: true, event: logged[0]!.event }])
+      assert.equal(logged[0]!.event.task_id, 'phphook')
+      assert.equal(logged[0]!.event.state, 'completed')
+    })
+
+    it('streams the zip to the browser, and answers an unfinished task with an error, not a broken zip', async () => {
+      await submit({ task_id: 'phpslowzip', task_info: [{ fn: 'slow.bin', url: origin.url('php-slowzip.bin', { size: 300_000, rate: 100_000 }) }] })
+      const early = await fetch(`${page.base}/download?task=phpslowzip`)
+      assert.equal(early.status, 409)
+      assert.match(early.headers.get('content-type') ?? '', /application\/json/)
+      assert.equal(((await early.json()) as { error: string }).error, 'task_not_finished')
+
+      await readReplies(`${env.LEGACY_REPLY_PREFIX}_phpslowzip`, 20_000)
+      const zip = await fetch(`${page.base}/download?task=phpslowzip`)
+      assert.equal(zip.status, 200)
+      assert.equal(zip.headers.get('content-type'), 'application/zip')
+      assert.match(zip.headers.get('content-disposition') ?? '', /filename="phpslowzip\.zip"/)
+      const path = join(work, 'page.zip')
+      await writeFile(path, Buffer.from(await zip.arrayBuffer()))
+      const { stdout } = await run('unzip', ['-t', path])
+      assert.match(stdout, /slow\.bin\s+OK/)
+
+      const missing = await fetch(`${page.base}/download?task=phpnothing`)
+      assert.equal(missing.status, 404)
+    })
   })
 })
 

@@ -1,11 +1,11 @@
 // GET /tasks/:id/archive: a zip of the task's finished files, streamed as it
 // is built (file by file from disk, never the whole zip in memory or on
-// disk), stored rather than deflated since images do not compress, zip64 when
-// past 4 GiB or 65,535 entries.
-import { createReadStream } from 'node:fs'
-import { join } from 'node:path'
-import type { Readable } from 'node:stream'
-import { ZipFile } from 'yazl'
+// disk), stored rather than deflated since images do not compress, zip64
+// where a field would overflow. Its size is known before the first byte.
+import { Readable } from 'node:stream'
+import { planZip, type ZipEntry } from '../zip/format.js'
+import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
+import { taskFileSource } from './archive-files.js'
 
 export interface ArchiveEntry {
   saved_as: string
@@ -18,15 +18,53 @@ export interface Archive {
   size: number
 }
 
-export function buildArchive(dir: string, entries: readonly ArchiveEntry[]): Promise<Archive> {
-  const zip = new ZipFile()
-  for (const e of entries) {
-    // Sizes are known, so yazl can tell the zip's final size before writing it.
-    zip.addReadStreamLazy(e.saved_as, { compress: false, size: e.bytes }, (cb) => cb(null, createReadStream(join(dir, e.saved_as))))
+/** A file made for the zip, not read from disk (REPORT.txt). */
+export interface MadeFile {
+  name: string
+  content: Buffer
+}
+
+/**
+ * The zip of `entries` from `dir`, after `made` (if any). Resolves once its
+ * first bytes are ready, so that a file missing at the start is an error
+ * answer rather than a broken download; a file failing later errors the
+ * stream (ArchiveFileError).
+ */
+export async function buildArchive(dir: string, entries: readonly ArchiveEntry[], modified: Date, made?: MadeFile): Promise<Archive> {
+  const zipEntries = entries.map((e): ZipEntry => ({ name: e.saved_as, size: e.bytes }))
+  if (made) zipEntries.unshift({ name: made.name, size: made.content.length })
+  const plan = planZip(zipEntries, modified)
+  const disk = taskFileSource(dir)
+  const source: EntrySource = made ? { open: (e, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : disk.open(e, i)) } : disk
+  const chunks = zipChunks(plan, source)
+  const first = await chunks.next()
+  const stream = Readable.from(startingWith(first, chunks), { objectMode: false })
+  return { stream, size: plan.size }
+}
+
+function bufferReader(content: Buffer): EntryReader {
+  let sent = false
+  return {
+    read: async () => (sent ? null : ((sent = true), content)),
+    close: async () => {},
   }
-  return new Promise((resolve) => {
-    // @types/yazl lags yazl 3: the callback does receive the final size.
-    const onSize = ((size: number) => resolve({ stream: zip.outputStream as Readable, size })) as () => void
-    zip.end(undefined, onSize)
-  })
+}
+
+/**
+ * The chunks, the first one already taken. A plain iterator rather than a
+ * generator: destroying the stream before it reads must still close the
+ * zip, and with it the file it holds open.
+ */
+function startingWith(first: IteratorResult<Buffer>, rest: AsyncGenerator<Buffer>): AsyncIterable<Buffer> {
+  let next: (() => Promise<IteratorResult<Buffer>>) | null = () => Promise.resolve(first)
+  const iterator: AsyncIterator<Buffer> = {
+    next: () => {
+      const step = next ?? (() => rest.next())
+      next = null
+      return step()
+    },
+    return: () => rest.return(undefined),
+    throw: (err: unknown) => rest.throw(err),
+  }
+  return { [Symbol.asyncIterator]: () => iterator }
 }

@@ -12,22 +12,27 @@ export interface TaskKeys {
   events: string
   /** list: the legacy reply list PHP reads */
   reply: string
+  /** hash: the task's webhook deliveries; outlives a purge, so that a pending one is still made */
+  webhook: string
 }
 
 /**
- * Our keys carry the reply list's name as their hash tag, so that all four
+ * Our keys carry the reply list's name as their hash tag, so that all five
  * land in one Redis Cluster slot and each Lua step can touch them together.
  */
 export function taskKeys(config: KeyConfig, taskId: string): TaskKeys {
   const reply = `${config.LEGACY_REPLY_PREFIX}_${taskId}`
   const base = `${config.QUEUE_PREFIX}:{${reply}}`
-  return { meta: `${base}:meta`, files: `${base}:files`, events: `${base}:events`, reply }
+  return { meta: `${base}:meta`, files: `${base}:files`, events: `${base}:events`, reply, webhook: `${base}:webhook` }
 }
 
-export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.reply]
+export const keyList = (k: TaskKeys): string[] => [k.meta, k.files, k.events, k.reply, k.webhook]
 
 /** The channel workers listen on for cancel requests. */
 export const cancelChannel = (config: KeyConfig) => `${config.QUEUE_PREFIX}:cancel`
 
 /** Sorted set of finished tasks by end time (ms): what the retention sweeper works from. */
 export const finishedIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:finished`
+
+/** Sorted set of webhook deliveries to make, "<task_id>/<delivery_id>" by when (ms) each is due. */
+export const webhookIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:webhooks`

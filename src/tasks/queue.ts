@@ -1,4 +1,5 @@
 import { Queue, type ConnectionOptions } from 'bullmq'
+import type { Priority } from './schemas.js'
 
 export const TASK_QUEUE = 'tasks'
 
@@ -8,6 +9,13 @@ export interface TaskJob {
 
 /** BullMQ refuses numeric job ids, and task ids may be numeric. */
 export const jobIdOf = (taskId: string) => `task-${taskId}`
+
+/**
+ * BullMQ's priority of a task's job: lower runs first, and a job without one
+ * would run before every prioritized job, so each job gets one. BullMQ keeps
+ * jobs of one priority in the order they were added.
+ */
+export const jobPriority = (p: Priority): number => ({ high: 1, normal: 2, low: 3 })[p]
 
 /** The hash tag keeps every BullMQ key of the queue in one Redis Cluster slot. */
 export const bullPrefix = (queuePrefix: string) => `{${queuePrefix}}`

@@ -28,10 +28,23 @@ export const FileRequest = Type.Object({
   ),
 })
 
+export const PRIORITIES = ['high', 'normal', 'low'] as const
+export type Priority = (typeof PRIORITIES)[number]
+export const PrioritySchema = Type.Enum([...PRIORITIES], { description: 'queued tasks start in priority order, first come first served within one' })
+
 export const TaskRequest = Type.Object(
   {
     task_id: Type.Optional(TaskId),
     task_info: Type.Array(FileRequest, { minItems: 1, description: '1 to MAX_FILES_PER_TASK files' }),
+    priority: Type.Optional(PrioritySchema),
+    callback_url: Type.Optional(
+      Type.String({
+        maxLength: 2048,
+        pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
+        'x-hint': 'an http:// or https:// URL',
+        description: 'http(s) URL POSTed a signed task.ended event at each end of the task; needs WEBHOOK_SECRET',
+      }),
+    ),
   },
   { description: 'the JSON the PHP backend pushed onto the seed Redis list, unchanged' },
 )
@@ -69,20 +82,39 @@ export const FileStatus = Type.Object({
 })
 export type FileStatus = Static<typeof FileStatus>
 
+export const WEBHOOK_STATES = ['pending', 'delivered', 'failed'] as const
+export type WebhookState = (typeof WEBHOOK_STATES)[number]
+
+export const WebhookStatus = Type.Object(
+  {
+    delivery_id: Type.String({ description: 'the batchdl-delivery header of the last end\'s event' }),
+    state: Type.Enum([...WEBHOOK_STATES]),
+    attempts: Type.Integer(),
+    http_status: NullableInt,
+    error: Type.Union([Type.String(), Type.Null()], { description: 'http_error, timeout, connection_error, blocked_address, ...' }),
+    next_attempt_at: Timestamp,
+  },
+  { description: 'the delivery of the webhook of the task\'s last end' },
+)
+export type WebhookStatus = Static<typeof WebhookStatus>
+
 export const TaskStatus = Type.Object({
   task_id: Type.String(),
   state: TaskStateSchema,
+  priority: PrioritySchema,
   created_at: Type.String({ format: 'date-time' }),
   started_at: Timestamp,
   finished_at: Timestamp,
   totals: Totals,
   files: Type.Array(FileStatus),
+  webhook: Type.Optional(Type.Union([WebhookStatus, Type.Null()], { description: 'present when the task has a callback_url; null before its first end' })),
 })
 export type TaskStatus = Static<typeof TaskStatus>
 
 export const TaskSummary = Type.Object({
   task_id: Type.String(),
   state: TaskStateSchema,
+  priority: PrioritySchema,
   created_at: Type.String({ format: 'date-time' }),
   started_at: Timestamp,
   finished_at: Timestamp,

@@ -3,11 +3,11 @@
 // at all, and a step that already happened is a no-op. That is what makes each
 // reply message exactly-once when a worker dies and another one resumes.
 //
-// Every script takes KEYS = meta, files, events, reply (see keys.ts).
+// Every script takes KEYS = meta, files, events, reply, webhook (see keys.ts).
 import { LuaScript } from '../redis/script.js'
 
 const PRELUDE = `
-local meta, files, events, reply = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local meta, files, events, reply, webhook = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function terminal(s)
   return s == 'done' or s == 'failed' or s == 'cancelled'
@@ -31,9 +31,21 @@ local function totals()
   return { files = tonumber(c[1]), done = tonumber(c[2]), failed = tonumber(c[3]), bytes_done = tonumber(c[4]) }
 end
 
+-- The webhook of an end is made pending in the step that ends the task, so
+-- that no end goes without its delivery (src/webhooks/ makes it). The record
+-- outlives the task's retention and purge: each attempt renews it.
+local function queue_webhook(id, state, t, now)
+  local url = redis.call('HGET', meta, 'callback_url')
+  if not url or id == '' then return end
+  redis.call('HSET', webhook, 'last', id, id, cjson.encode({ url = url, state = state, totals = t, ended_at = now }),
+    id .. '.state', 'pending', id .. '.attempts', 0)
+  redis.call('EXPIRE', webhook, 604800)
+end
+
 -- Ends the task once: files still open become 'cancelled' (or 'failed' with
--- the reason) and get their message, then the final state and 'end'.
-local function finish(outcome, reason, now, ttl, retention)
+-- the reason) and get their message, then the final state and 'end', and the
+-- webhook's delivery (id: delivery_id) when the task has a callback_url.
+local function finish(outcome, reason, now, ttl, retention, delivery_id)
   local m = redis.call('HMGET', meta, 'state', 'end_pushed', 'spec')
   if not m[1] then return false end
   if m[2] then return m[1] end
@@ -62,6 +74,7 @@ local function finish(outcome, reason, now, ttl, retention)
   emit('state', cjson.encode({ state = state }))
   emit('end', cjson.encode({ state = state, totals = t }))
   push('end', ttl)
+  queue_webhook(delivery_id, state, t, now)
   if tonumber(retention) > 0 then
     redis.call('EXPIRE', meta, retention)
     redis.call('EXPIRE', files, retention)
@@ -72,15 +85,21 @@ end
 `
 
 export type Script = LuaScript
-const script = (body: string) => new LuaScript(PRELUDE + body, 4)
+const script = (body: string) => new LuaScript(PRELUDE + body, 5)
 
-/** ARGV: task_id, fingerprint, spec JSON, file count, created_at. Nil when created, else {fingerprint, state}. */
+/**
+ * ARGV: task_id, fingerprint, spec JSON, file count, created_at, priority,
+ * callback_url ('' for none). Nil when created, else {fingerprint, state}.
+ */
 export const createTask = script(`
 if redis.call('EXISTS', meta) == 1 then
   return redis.call('HMGET', meta, 'fingerprint', 'state')
 end
 redis.call('HSET', meta, 'task_id', ARGV[1], 'fingerprint', ARGV[2], 'spec', ARGV[3], 'files', ARGV[4],
-  'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0)
+  'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0, 'priority', ARGV[6])
+if ARGV[7] ~= '' then redis.call('HSET', meta, 'callback_url', ARGV[7]) end
+-- A task of the same id that was purged may have left deliveries: not this task's.
+redis.call('HDEL', webhook, 'last')
 emit('state', cjson.encode({ state = 'queued' }))
 return false
 `)
@@ -170,19 +189,19 @@ end
 return recorded
 `)
 
-/** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention. The final state. */
+/** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention, delivery id. The final state. */
 export const finishTask = script(`
-return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
+return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 `)
 
 /**
- * DELETE /tasks/:id. ARGV: now, reply ttl, retention. A queued task ends at
+ * DELETE /tasks/:id. ARGV: now, reply ttl, retention, delivery id. A queued task ends at
  * once; a running one is flagged for its worker ('cancelling'); else the state.
  */
 export const cancelTask = script(`
 local state = redis.call('HGET', meta, 'state')
 if not state then return 'missing' end
-if state == 'queued' then return finish('cancelled', '', ARGV[1], ARGV[2], ARGV[3]) end
+if state == 'queued' then return finish('cancelled', '', ARGV[1], ARGV[2], ARGV[3], ARGV[4]) end
 if state == 'running' then
   redis.call('HSET', meta, 'cancel_requested', 1)
   return 'cancelling'

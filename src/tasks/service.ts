@@ -8,9 +8,11 @@ import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
+import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from './paths.js'
-import { jobIdOf, type TaskJob } from './queue.js'
-import { TASK_STATES, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
+import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
+import { jobIdOf, jobPriority, type TaskJob } from './queue.js'
+import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
 import { createTaskStore, type FileSpec, type TaskStore } from './store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
@@ -21,6 +23,8 @@ export interface TaskServiceDeps {
   queue: Queue<TaskJob>
   tokens: TokenSigner
   policy: AddressPolicy
+  /** why a callback_url is refused at submit (WEBHOOK_SECRET, address policy) */
+  checkCallback: CallbackCheck
   maxFilesPerTask: number
   downloadDir: string
 }
@@ -36,6 +40,7 @@ export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJo
     queue,
     tokens,
     policy: addressPolicyFor(config),
+    checkCallback: callbackCheckFor(config),
     maxFilesPerTask: config.MAX_FILES_PER_TASK,
     downloadDir: config.DOWNLOAD_DIR,
   })
@@ -46,7 +51,7 @@ const MAX_DETAILS = 100
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, list, queue, tokens, policy, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, tokens, policy, checkCallback, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -58,9 +63,10 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, m
     }
   }
 
-  async function enqueue(taskId: string, jobId?: string | null): Promise<void> {
+  async function enqueue(taskId: string, jobId?: string | null, priority?: Priority): Promise<void> {
     // The job id makes this idempotent: adding an existing job is a no-op.
-    await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId) })
+    const p = priority ?? (await store.priority(taskId))
+    await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId), priority: jobPriority(p) })
     await store.accept(taskId)
   }
 
@@ -88,11 +94,12 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, m
     /** 202 when the task is new and queued, 200 when the same task was already submitted. */
     async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
       this.checkFileCount(body.task_info.length)
-      const spec = toSpec(body, policy)
+      const spec = toSpec(body, policy, checkCallback)
       const taskId = body.task_id ?? randomUUID()
       const fingerprint = fingerprintOf(spec)
+      const priority = body.priority ?? 'normal'
       return withRedis(async () => {
-        const res = await store.create(taskId, spec, fingerprint)
+        const res = await store.create(taskId, spec, fingerprint, { priority, callbackUrl: body.callback_url })
         if (!res.created) {
           if (res.fingerprint !== fingerprint) {
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
@@ -105,7 +112,7 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, m
           return { created: false, task: accepted(taskId, res.state, spec.length) }
         }
         await list.add(taskId, Date.now())
-        await enqueue(taskId)
+        await enqueue(taskId, null, priority)
         return { created: true, task: accepted(taskId, 'queued', spec.length) }
       })
     },
@@ -177,14 +184,19 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, m
       })
     },
 
-    /** The zip of the finished files; while the task runs only with `partial`. */
-    async archive(taskId: string, partial: boolean): Promise<Archive> {
-      const status = await this.get(taskId)
+    /** The zip of the finished files; while the task runs only with `partial`; with `report`, REPORT.txt first. */
+    async archive(taskId: string, partial: boolean, report = false): Promise<Archive> {
+      const status = await withRedis(() => store.archiveView(taskId))
+      if (!status) throw new NotFoundError(`no task ${taskId}`)
       if ((status.state === 'queued' || status.state === 'running') && !partial) {
         throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
       }
       const done = status.files.filter((f) => f.state === 'done')
-      return buildArchive(taskDir(downloadDir, taskId), done)
+      const made = report
+        ? { name: reportName(done.map((f) => f.saved_as)), content: Buffer.from(archiveReport(taskId, status.files)) }
+        : undefined
+      // Every entry carries the task's end time: the same task gives the same bytes.
+      return buildArchive(taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */
@@ -203,8 +215,10 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, m
 }
 
 /** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest, policy: AddressPolicy): FileSpec[] {
+function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): FileSpec[] {
   const details: { path: string; message: string }[] = []
+  const callbackProblem = body.callback_url === undefined ? null : checkCallback(body.callback_url)
+  if (callbackProblem) details.push({ path: '/callback_url', message: callbackProblem })
   body.task_info.forEach((f, i) => {
     const problem = fileNameProblem(f.fn)
     if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })

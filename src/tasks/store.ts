@@ -1,8 +1,10 @@
 // The task's state in Redis, the source of truth every process reads.
+import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { redactUrl } from '../logger.js'
+import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
-import type { FileState, FileStatus, TaskState, TaskStatus, Totals } from './schemas.js'
+import type { FileState, FileStatus, Priority, TaskState, TaskStatus, Totals, WebhookStatus } from './schemas.js'
 import * as scripts from './scripts.js'
 
 /** What a file is, fixed at submit. */
@@ -47,6 +49,12 @@ export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
 export type CancelResult = 'cancelling' | 'missing' | TaskState
 export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
 
+/** What a task is besides its files, fixed at submit. */
+export interface TaskOptions {
+  priority: Priority
+  callbackUrl?: string
+}
+
 export interface StoreConfig extends KeyConfig {
   REPLY_TTL_SECONDS: number
   TASK_RETENTION_SECONDS: number
@@ -64,6 +72,13 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
   const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
+  const deliveries = createDeliveryStore(redis, config)
+  // After each step that may end a task: the end's webhook delivery, written by
+  // that step, joins the index the delivery loops read (a no-op when it has).
+  const ended = async (id: string) => {
+    await indexFinished(id)
+    await deliveries.indexPending(id)
+  }
   const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
@@ -77,8 +92,9 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     keys,
 
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
-    async create(id: string, spec: FileSpec[], fingerprint: string) {
-      const existing = (await run(scripts.createTask, id, [id, fingerprint, JSON.stringify(spec), spec.length, now()])) as
+    async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
+      const args = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
+      const existing = (await run(scripts.createTask, id, args)) as
         | [string, string]
         | null
       return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] as TaskState } : { created: true as const }
@@ -90,7 +106,10 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
 
     async begin(id: string): Promise<BeginResult> {
       const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
-      if (isFinal(result)) await indexFinished(id, 'NX')
+      if (isFinal(result)) {
+        await indexFinished(id, 'NX')
+        await deliveries.indexPending(id)
+      }
       return result
     },
 
@@ -127,15 +146,16 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
-      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS]
+      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
       const state = (await run(scripts.finishTask, id, args)) as TaskState | null
-      if (state) await indexFinished(id)
+      if (state) await ended(id)
       return state
     },
 
     async cancel(id: string): Promise<CancelResult> {
-      const result = (await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS])) as CancelResult
-      if (result === 'cancelled') await indexFinished(id)
+      const args = [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
+      const result = (await run(scripts.cancelTask, id, args)) as CancelResult
+      if (result === 'cancelled') await ended(id)
       return result
     },
 
@@ -149,6 +169,10 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     /** The BullMQ job of the task's current run (a retry is a new job). */
     async jobId(id: string): Promise<string | null> {
       return redis.hget(keys(id).meta, 'job_id')
+    },
+
+    async priority(id: string): Promise<Priority> {
+      return ((await redis.hget(keys(id).meta, 'priority')) as Priority | null) ?? 'normal'
     },
 
     /** Finished tasks that ended before `cutoffMs`, oldest first. */
@@ -189,12 +213,52 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
     async status(id: string): Promise<TaskStatus | null> {
       const { meta, files } = await readAll(keys(id))
       if (!meta.spec) return null
-      return toStatus(meta, files)
+      const webhook = meta.callback_url ? await deliveries.status(id) : undefined
+      return toStatus(meta, files, webhook)
+    },
+
+    /**
+     * What a zip of the task needs, and only that: status() of a 10,000-file
+     * task held the event loop for hundreds of milliseconds (every field of
+     * every file, as an object); this reads the four fields per file it
+     * needs, as arrays, a slice of files per round trip.
+     */
+    async archiveView(id: string): Promise<ArchiveView | null> {
+      const k = keys(id)
+      const [spec, state, finishedAt] = await redis.hmget(k.meta, 'spec', 'state', 'finished_at')
+      if (!spec) return null
+      const specs = JSON.parse(spec) as FileSpec[]
+      const files: ArchiveView['files'] = []
+      for (let from = 0; from < specs.length; from += ARCHIVE_VIEW_SLICE) {
+        const slice = specs.slice(from, from + ARCHIVE_VIEW_SLICE)
+        const fields = slice.flatMap((_, j) => ['state', 'bytes', 'error', 'http_status'].map((name) => `${from + j}.${name}`))
+        const values = await redis.hmget(k.files, ...fields)
+        slice.forEach((f, j) => {
+          const [fileState, bytes, error, httpStatus] = values.slice(4 * j, 4 * j + 4)
+          files.push({
+            fn: f.fn,
+            saved_as: f.saved_as,
+            state: (fileState ?? 'queued') as FileState,
+            bytes: Number(bytes ?? 0),
+            error: error || null,
+            http_status: httpStatus ? Number(httpStatus) : null,
+          })
+        })
+      }
+      return { state: state as TaskState, finished_at: orNull(finishedAt ?? undefined), files }
     },
   }
 }
 
-function toStatus(meta: Record<string, string>, files: Record<string, string>): TaskStatus {
+const ARCHIVE_VIEW_SLICE = 1000
+
+export interface ArchiveView {
+  state: TaskState
+  finished_at: string | null
+  files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
+}
+
+function toStatus(meta: Record<string, string>, files: Record<string, string>, webhook: WebhookStatus | null | undefined): TaskStatus {
   const spec = JSON.parse(meta.spec!) as FileSpec[]
   let runningBytes = 0
   const list: FileStatus[] = spec.map((f, i) => {
@@ -217,6 +281,7 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>): 
   return {
     task_id: meta.task_id!,
     state: meta.state as TaskState,
+    priority: (meta.priority as Priority | undefined) ?? 'normal',
     created_at: meta.created_at!,
     started_at: orNull(meta.started_at),
     finished_at: orNull(meta.finished_at),
@@ -227,5 +292,6 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>): 
       bytes_done: Number(meta.bytes_done) + runningBytes,
     },
     files: list,
+    ...(webhook === undefined ? {} : { webhook }),
   }
 }

@@ -4,7 +4,7 @@
 // entries whose task is gone (purged, expired) are dropped as a page meets them.
 import type { Redis } from 'ioredis'
 import { taskKeys, type KeyConfig } from './keys.js'
-import type { TaskState, TaskSummary } from './schemas.js'
+import type { Priority, TaskState, TaskSummary } from './schemas.js'
 
 /** Index entries read per round trip while a page is filled. */
 const BATCH = 200
@@ -36,7 +36,7 @@ export function decodeCursor(text: string): Cursor | null {
   return m ? { score: Number(m[1]), id: m[2]! } : null
 }
 
-const META_FIELDS = ['task_id', 'state', 'created_at', 'started_at', 'finished_at', 'files', 'done', 'failed', 'bytes_done'] as const
+const META_FIELDS = ['task_id', 'state', 'created_at', 'started_at', 'finished_at', 'files', 'done', 'failed', 'bytes_done', 'priority'] as const
 
 export type TaskList = ReturnType<typeof createTaskList>
 
@@ -62,11 +62,12 @@ export function createTaskList(redis: Redis, config: KeyConfig) {
     const results = (await pipeline.exec()) ?? []
     return results.map(([err, values]) => {
       if (err) throw err
-      const [taskId, state, created, started, finished, files, done, failed, bytesDone] = values as (string | null)[]
+      const [taskId, state, created, started, finished, files, done, failed, bytesDone, priority] = values as (string | null)[]
       if (!taskId || !state || !created) return null
       return {
         task_id: taskId,
         state: state as TaskState,
+        priority: (priority as Priority | null) ?? 'normal',
         created_at: created,
         started_at: started || null,
         finished_at: finished || null,

@@ -12,6 +12,7 @@ import { downloadDirProblem } from '../tasks/paths.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
 import { createTaskStore } from '../tasks/store.js'
+import { startWebhooks } from '../webhooks/start.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
 import { Scheduler } from './scheduler.js'
 
@@ -136,6 +137,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
     config.TASK_RETENTION_SECONDS > 0
       ? startRetentionSweeper({ store, downloadDir: config.DOWNLOAD_DIR, retentionSeconds: config.TASK_RETENTION_SECONDS, log })
       : null
+  const webhooks = startWebhooks(config, redis, metrics, log)
   void warnIfEvicting(redis, log)
   void downloadDirProblem(config.DOWNLOAD_DIR).then((problem) => {
     if (problem) log.error({ downloadDir: config.DOWNLOAD_DIR }, `${problem}: every task will fail with disk_error until it can`)
@@ -156,6 +158,7 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
         clearInterval(cancelPoll)
       }
       await sweeper?.close()
+      await webhooks?.close()
       await closeRedis(subscriber)
       await agent.close()
       await closeRedis(redis)

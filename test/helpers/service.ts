@@ -143,7 +143,11 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()))
   let timer: NodeJS.Timeout | undefined
   const started = new Promise<string | null>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`)), 20_000)
+    timer = setTimeout(() => {
+      // Not left running: a child that starts late would keep the test file from ever exiting.
+      child.kill('SIGKILL')
+      reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`))
+    }, 20_000)
     lines.on('line', (line) => {
       logs.push(line)
       // Parsed only when it may be the one: a loaded API logs thousands of lines a second.

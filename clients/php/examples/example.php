@@ -1,4 +1,7 @@
 <?php
+
+declare(strict_types=1);
+
 /**
  * Runs the three ways a PHP backend uses batchdl, end to end, and prints a
  * JSON summary (the test suite runs it against a real service):
@@ -9,11 +12,14 @@
  *
  * Environment: BATCHDL_API_KEY, REDIS_HOST, REDIS_PORT, REPLY_PREFIX, LEGACY_QUEUE.
  */
-require __DIR__ . '/BatchdlClient.php';
+// In an application: require 'vendor/autoload.php' (composer require batchdl/client).
+require is_file(__DIR__ . '/../vendor/autoload.php') ? __DIR__ . '/../vendor/autoload.php' : __DIR__ . '/../tests/autoload.php';
+
+use Batchdl\Client;
 
 [, $mode, $base, $taskId, $filesJson, $zipPath] = $argv + array_fill(0, 6, null);
 $files = json_decode(file_get_contents($filesJson), true);
-$client = new BatchdlClient($base, getenv('BATCHDL_API_KEY') ?: null, getenv('REPLY_PREFIX') ?: 'batch_download_resp');
+$client = new Client($base, getenv('BATCHDL_API_KEY') ?: null, ['reply_prefix' => getenv('REPLY_PREFIX') ?: 'batch_download_resp']);
 $redis = new Redis();
 $redis->connect(getenv('REDIS_HOST') ?: '127.0.0.1', (int) (getenv('REDIS_PORT') ?: 6379));
 
@@ -28,7 +34,7 @@ switch ($mode) {
         $summary['final'] = $client->waitByPolling($taskId, 120, 0.2)['state'];
         break;
     case 'legacy':
-        BatchdlClient::legacyPush($redis, $taskId, $files, getenv('LEGACY_QUEUE') ?: 'batch_download_tasks');
+        Client::legacyPush($redis, $taskId, $files, getenv('LEGACY_QUEUE') ?: 'batch_download_tasks');
         $summary['messages'] = $client->waitForEnd($redis, $taskId, 120);
         break;
     default:

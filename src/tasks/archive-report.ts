@@ -1,0 +1,42 @@
+// REPORT.txt of GET /tasks/:id/archive?report=1: every file of the task that
+// is not in the zip, with its reason in plain words.
+import type { ArchiveView } from './store.js'
+import { describeFileError } from './file-errors.js'
+
+type ViewFile = ArchiveView['files'][number]
+
+/** Why a file is not in the zip. */
+function reasonOf(f: ViewFile): string {
+  switch (f.state) {
+    case 'failed':
+      return describeFileError(f.error, f.http_status)
+    case 'cancelled':
+      return 'Cancelled'
+    default:
+      return 'Not downloaded yet: the task is still running'
+  }
+}
+
+/** The report's text; CRLF line ends, so that any editor shows its lines. */
+export function archiveReport(taskId: string, files: readonly ViewFile[]): string {
+  const missing = files.filter((f) => f.state !== 'done')
+  const zipped = files.length - missing.length
+  const lines =
+    missing.length === 0
+      ? [`Task ${taskId}: all ${files.length} files are in this zip.`]
+      : [
+          `Task ${taskId}: ${zipped} of ${files.length} files are in this zip; these ${missing.length} are not:`,
+          '',
+          ...missing.map((f) => `${f.saved_as}${f.fn === f.saved_as ? '' : ` (submitted as "${f.fn}")`}: ${reasonOf(f)}`),
+        ]
+  return lines.map((l) => `${l}\r\n`).join('')
+}
+
+/** REPORT.txt, or REPORT (2).txt and so on when a file of the task has that name (in any case). */
+export function reportName(taken: readonly string[]): string {
+  const names = new Set(taken.map((n) => n.toLowerCase()))
+  for (let i = 1; ; i++) {
+    const name = i === 1 ? 'REPORT.txt' : `REPORT (${i}).txt`
+    if (!names.has(name.toLowerCase())) return name
+  }
+}

@@ -1,0 +1,169 @@
+// GET /tasks/:id/archive at scale and under faults, against the real program
+// in a child process (so that a crash shows as a dead service, and its event
+// loop is its own): exact Content-Length, many entries, files that vanish or
+// change on disk. The zip64 cases are in zip-writer.test.ts.
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { appendFile, mkdtemp, readdir, rm, truncate, writeFile } from 'node:fs/promises'
+import { Agent } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { download, eventLoopLagMaxMs, probeLiveWhile, pythonZip, recordFinishedTask, type FixtureFile } from './helpers/archive.js'
+import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+
+/** One child service (ROLE=api) for the file (a start costs seconds on a busy machine), and a scratch folder for the zips it sends. */
+function childService(name: string) {
+  const ctx = {} as { env: Record<string, string>; service: ChildService; base: string; work: string }
+  before(async () => {
+    ctx.env = await testEnv(name, { PORT: '0' })
+    ctx.service = await spawnService({ ...ctx.env, ROLE: 'api' })
+    ctx.base = ctx.service.address!
+    ctx.work = await mkdtemp(join(tmpdir(), `batchdl-${name}-`))
+  })
+  after(async () => {
+    // Whatever before() got to: a service that did not start is not there to stop.
+    await ctx.service?.stop()
+    if (ctx.work) await rm(ctx.work, { recursive: true, force: true })
+    if (ctx.env) await cleanEnv(ctx.env)
+  })
+  return ctx
+}
+
+/** Checks a downloaded zip with python3: the fixture's done files, in order, byte for byte, every CRC-32 right. */
+async function assertZipHolds(path: string, files: FixtureFile[]) {
+  const zip = await pythonZip(path)
+  const expected = files.filter((f) => !f.failed).map((f) => ({ name: f.saved_as, sha256: sha256(f.content as Buffer) }))
+  assert.deepEqual(zip.entries.map((e) => ({ name: e.name, sha256: e.sha256 })), expected)
+  return zip
+}
+
+const ctx = childService('archive-zip')
+
+describe('archive of many files', () => {
+  it('2,000 files over a keep-alive connection: Content-Length is the bytes sent, and the body ends', async () => {
+    // Long names make the central directory larger than 64 KiB, where yazl's prediction went wrong.
+    const files = Array.from({ length: 2000 }, (_, i) => ({
+      saved_as: `photo-${String(i).padStart(4, '0')}-${'long-name-'.repeat(6)}.jpg`,
+      content: randomBytes(i % 3000),
+    }))
+    await recordFinishedTask(ctx.env, 'many2k', files)
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    try {
+      const res = await download(`${ctx.base}/tasks/many2k/archive`, { agent, deadlineMs: 20_000 })
+      assert.equal(res.status, 200)
+      assert.equal(res.error, null)
+      assert.ok(res.complete)
+      assert.equal(Number(res.headers['content-length']), res.body.length)
+      // The same connection carries the next request: the framing was right.
+      const next = await download(`${ctx.base}/health/live`, { agent, deadlineMs: 5000 })
+      assert.equal(next.status, 200)
+      const path = join(ctx.work, 'many2k.zip')
+      await writeFile(path, res.body)
+      await assertZipHolds(path, files)
+    } finally {
+      agent.destroy()
+    }
+  })
+
+  it('10,000 files: a valid zip, while /health/live answers and the event loop is never held', { timeout: 120_000 }, async (t) => {
+    const files = Array.from({ length: 10_000 }, (_, i) => ({ saved_as: `f${i}.txt`, content: randomBytes(i % 100) }))
+    await recordFinishedTask(ctx.env, 'many10k', files)
+    let responded!: () => void
+    const headers = new Promise<void>((resolve) => (responded = resolve))
+    const body = download(`${ctx.base}/tasks/many10k/archive`, { deadlineMs: 60_000, onResponse: () => responded() })
+    // Measured while the zip streams: from its headers (read the task, plan the zip) to its last byte.
+    await Promise.race([headers, body])
+    await eventLoopLagMaxMs(ctx.base) // resets the service's histogram
+    const live = await probeLiveWhile(ctx.base, body)
+    const res = await body
+    const lagMs = await eventLoopLagMaxMs(ctx.base)
+    t.diagnostic(`event loop held up to ${lagMs.toFixed(0)} ms; /health/live answered ${live.probes} times, in ${live.maxMs.toFixed(0)} ms at most`)
+    // Generous bounds on a busy shared machine, where yazl held the loop for 1,100 ms at a time.
+    assert.ok(live.probes >= 3, `only ${live.probes} probes: the zip streamed too fast to measure`)
+    assert.ok(lagMs < 200, `the service's event loop was held up to ${lagMs.toFixed(0)} ms while the zip streamed`)
+    assert.ok(live.maxMs < 400, `/health/live took up to ${live.maxMs.toFixed(0)} ms while the zip streamed (${live.probes} probes)`)
+    assert.equal(res.status, 200)
+    assert.equal(res.error, null)
+    assert.equal(Number(res.headers['content-length']), res.body.length)
+    const path = join(ctx.work, 'many10k.zip')
+    await writeFile(path, res.body)
+    const zip = await assertZipHolds(path, files)
+    assert.equal(zip.entries.length, 10_000)
+  })
+})
+
+describe('archive of files that changed on disk', () => {
+  const threeFiles = () => [
+    { saved_as: 'a.bin', content: randomBytes(300_000) },
+    { saved_as: 'b.bin', content: randomBytes(300_000) },
+    { saved_as: 'c.bin', content: randomBytes(1000) },
+  ]
+
+  /** The archive of a task whose disk no longer matches: that one response fails, the service goes on. */
+  async function assertFailsAlone(taskId: string, what: string) {
+    const res = await download(`${ctx.base}/tasks/${taskId}/archive`, { deadlineMs: 10_000 })
+    if (res.status === 200) {
+      // Already streaming when the fault was found: cut short, never a complete-looking zip.
+      assert.equal(res.complete, false, `${what}: the response was aborted`)
+      assert.ok(res.body.length < Number(res.headers['content-length']), `${what}: fewer bytes than announced`)
+      assert.notEqual(res.error, `no end within 10000 ms`, `${what}: aborted, not left hanging`)
+    } else {
+      assert.equal(res.status, 500, `${what}: ${res.body.toString()}`)
+    }
+    const live = await fetch(`${ctx.base}/health/live`)
+    assert.equal(live.status, 200)
+    assert.equal(ctx.service.child.exitCode, null, 'the service is still running')
+    return res
+  }
+
+  it('a file removed after the task ended fails that response, logged, and the service goes on', async () => {
+    await recordFinishedTask(ctx.env, 'removed', threeFiles())
+    await rm(join(ctx.env.DOWNLOAD_DIR!, 'removed', 'b.bin'))
+    const res = await assertFailsAlone('removed', 'b.bin removed')
+    assert.equal(res.status, 200, 'a.bin was sent before b.bin was found missing')
+    const logged = ctx.service.logs.find((l) => l.includes('"archive failed"') && l.includes('b.bin'))
+    assert.ok(logged, 'the failure is logged with the file it concerns')
+    assert.match(logged, /"code":"file_missing"/)
+
+    // The first file missing: nothing was sent yet, so a plain error answer.
+    await recordFinishedTask(ctx.env, 'removed-first', threeFiles())
+    await rm(join(ctx.env.DOWNLOAD_DIR!, 'removed-first', 'a.bin'))
+    const first = await assertFailsAlone('removed-first', 'a.bin removed')
+    assert.equal(first.status, 500)
+    assert.equal(first.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(first.headers['content-disposition'], undefined)
+    assert.equal(JSON.parse(first.body.toString()).error, 'file_missing')
+  })
+
+  it('a file whose size changed after the task ended fails that response, and the service goes on', async () => {
+    await recordFinishedTask(ctx.env, 'grown', threeFiles())
+    await appendFile(join(ctx.env.DOWNLOAD_DIR!, 'grown', 'b.bin'), 'more')
+    await assertFailsAlone('grown', 'b.bin grew')
+
+    await recordFinishedTask(ctx.env, 'shrunk', threeFiles())
+    await truncate(join(ctx.env.DOWNLOAD_DIR!, 'shrunk', 'b.bin'), 1000)
+    await assertFailsAlone('shrunk', 'b.bin shrank')
+
+    const logged = ctx.service.logs.filter((l) => l.includes('"archive failed"') && l.includes('"code":"file_changed"'))
+    assert.equal(logged.length, 2, 'both failures are logged')
+  })
+
+  it('a client that hangs up mid-zip leaves no file open in the service', async () => {
+    const files = Array.from({ length: 20 }, (_, i) => ({ saved_as: `big${i}.bin`, content: randomBytes(1_000_000) }))
+    await recordFinishedTask(ctx.env, 'hangup', files)
+    const fds = async () => (await readdir(`/proc/${ctx.service.child.pid}/fd`)).length
+    const before = await fds()
+    const res = await fetch(`${ctx.base}/tasks/hangup/archive`)
+    const reader = res.body!.getReader()
+    await reader.read()
+    await reader.cancel()
+    // Wait, with a deadline, for the service to close what the zip held open.
+    const deadline = Date.now() + 5000
+    while ((await fds()) > before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25))
+    assert.ok((await fds()) <= before, `open descriptors: ${before} before, ${await fds()} after`)
+    assert.equal((await fetch(`${ctx.base}/health/live`)).status, 200)
+  })
+})

@@ -1,0 +1,326 @@
+// Webhooks against a real local receiver: signed, at least once with the same
+// delivery id, retried with backoff, durable across restarts, checked by the
+// address policy at submit and at connect, and never in the downloads' way.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
+import { webhookIndex } from '../src/tasks/keys.js'
+import { backoffMs } from '../src/webhooks/deliveries.js'
+import { verifyWebhook } from '../src/webhooks/signer.js'
+import { startOrigin, type Origin } from './helpers/origin.js'
+import { startReceiver, type Receiver } from './helpers/receiver.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+
+const SECRET = 'webhook-test-secret-0123456789'
+const FAST = {
+  WEBHOOK_SECRET: SECRET,
+  WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+  WEBHOOK_RETRY_BASE_MS: '50',
+  WEBHOOK_RETRY_MAX_DELAY_MS: '200',
+  WEBHOOK_POLL_MS: '20',
+  WEBHOOK_MAX_ATTEMPTS: '4',
+}
+
+interface TaskEvent {
+  event: string
+  task_id: string
+  state: string
+  totals: { files: number; done: number; failed: number }
+  status_url: string
+  archive_url: string
+  ended_at: string
+}
+
+describe('webhooks', () => {
+  let h: Harness
+  let redis: Redis
+  const receivers: Receiver[] = []
+  const receiver = async () => {
+    const r = await startReceiver()
+    receivers.push(r)
+    return r
+  }
+
+  before(async () => {
+    h = await startHarness('webhooks', FAST)
+    redis = new Redis(REDIS_URL)
+  })
+  after(async () => {
+    for (const r of receivers) await r.close()
+    redis.disconnect()
+    await h.close()
+  })
+
+  const submit = (body: Record<string, unknown>) => h.svc.app.inject({ method: 'POST', url: '/tasks', payload: body })
+  const status = async (id: string) => (await h.svc.app.inject({ method: 'GET', url: `/tasks/${id}` })).json()
+  const webhookState = (id: string, want: string) =>
+    waitFor(async () => {
+      const s = await status(id)
+      return s.webhook?.state === want ? s : undefined
+    }, 15_000, `webhook of ${id} ${want}`)
+
+  it('POSTs one signed task.ended event, shown delivered and counted', async () => {
+    const r = await receiver()
+    const res = await submit({ task_id: 'hook1', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-a.bin', { size: 5000 }) }] })
+    assert.equal(res.statusCode, 202, res.body)
+    const s = await webhookState('hook1', 'delivered')
+    assert.equal(s.webhook.attempts, 1)
+    assert.equal(s.webhook.http_status, 200)
+    assert.equal(r.received.length, 1)
+    const [got] = r.received
+    assert.equal(got!.headers['content-type'], 'application/json')
+    assert.equal(got!.headers['batchdl-delivery'], s.webhook.delivery_id)
+    assert.ok(verifyWebhook(SECRET, got!.body, String(got!.headers['batchdl-signature'])), 'the signature verifies')
+    assert.ok(!verifyWebhook('another-secret-0123456', got!.body, String(got!.headers['batchdl-signature'])))
+    assert.ok(!verifyWebhook(SECRET, got!.body.replace('completed', 'failed'), String(got!.headers['batchdl-signature'])))
+    const event = JSON.parse(got!.body) as TaskEvent
+    assert.equal(event.event, 'task.ended')
+    assert.equal(event.task_id, 'hook1')
+    assert.equal(event.state, 'completed')
+    assert.deepEqual(event.totals, { files: 1, done: 1, failed: 0, bytes_done: 5000 })
+    assert.equal(event.status_url, '/tasks/hook1')
+    assert.match(event.archive_url, /^\/tasks\/hook1\/archive\?token=/)
+    assert.equal(event.ended_at, s.finished_at)
+    // The record is written before the index and the counter: both follow within a moment.
+    await waitFor(async () => ((await redis.zcard(webhookIndex(h.svc.config))) === 0 ? true : undefined), 5000, 'nothing left to deliver')
+    await waitFor(async () => {
+      const metrics = await h.svc.metrics.registry.getSingleMetricAsString('batchdl_webhook_deliveries_total')
+      return /outcome="delivered"} 1\b/.test(metrics) ? true : undefined
+    }, 5000, 'the delivery counted')
+    assert.equal(r.received.length, 1, 'delivered once')
+  })
+
+  it('retries a receiver that answers 500 twice: three POSTs of the same delivery, the same body', async () => {
+    const r = await receiver()
+    r.answers.push(500, 500)
+    const res = await submit({ task_id: 'hook500', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-500.bin') }] })
+    assert.equal(res.statusCode, 202, res.body)
+    const s = await webhookState('hook500', 'delivered')
+    assert.deepEqual(r.received.map((x) => x.status), [500, 500, 200])
+    assert.deepEqual(new Set(r.received.map((x) => x.headers['batchdl-delivery'])), new Set([s.webhook.delivery_id]))
+    assert.equal(new Set(r.received.map((x) => x.body)).size, 1, 'every attempt sends the same body')
+    for (const x of r.received) assert.ok(verifyWebhook(SECRET, x.body, String(x.headers['batchdl-signature'])))
+    assert.equal(s.webhook.attempts, 3)
+  })
+
+  it('gives up after WEBHOOK_MAX_ATTEMPTS, shown failed with the last answer', async () => {
+    const r = await receiver()
+    r.then = 503
+    await submit({ task_id: 'hookdown', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-down.bin') }] })
+    const s = await webhookState('hookdown', 'failed')
+    assert.equal(r.received.length, 4)
+    assert.deepEqual({ attempts: s.webhook.attempts, http_status: s.webhook.http_status, error: s.webhook.error }, { attempts: 4, http_status: 503, error: 'http_error' })
+    await waitFor(async () => {
+      const metrics = await h.svc.metrics.registry.getSingleMetricAsString('batchdl_webhook_deliveries_total')
+      return /outcome="failed"} 1\b/.test(metrics) ? true : undefined
+    }, 5000, 'the failure counted')
+  })
+
+  it('does not follow a redirect: a 307 is a failed attempt, and its target is never asked', async () => {
+    const target = await receiver()
+    const r = await receiver()
+    r.then = 307
+    r.location = target.url
+    await submit({ task_id: 'hookredirect', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-redirect.bin') }] })
+    const s = await webhookState('hookredirect', 'failed')
+    assert.deepEqual({ attempts: s.webhook.attempts, http_status: s.webhook.http_status }, { attempts: 4, http_status: 307 })
+    assert.equal(r.received.length, 4)
+    assert.equal(target.connections, 0)
+  })
+
+  it('calls again, with a new delivery id, after a retried task ends', async () => {
+    const r = await receiver()
+    const files = [{ fn: 'ok.bin', url: h.origin.url('wh-r-ok.bin') }, { fn: 'bad.bin', url: h.origin.url('wh-r-bad.bin', { status: 404 }) }]
+    await submit({ task_id: 'hookretry', callback_url: r.url, task_info: files })
+    const first = await webhookState('hookretry', 'delivered')
+    assert.equal((await h.svc.app.inject({ method: 'POST', url: '/tasks/hookretry/retry' })).statusCode, 202)
+    const second = await waitFor(async () => {
+      const s = await status('hookretry')
+      return s.webhook?.state === 'delivered' && s.webhook.delivery_id !== first.webhook.delivery_id ? s : undefined
+    }, 15_000, 'the second end delivered')
+    assert.equal(r.received.length, 2)
+    assert.deepEqual(r.received.map((x) => x.headers['batchdl-delivery']), [first.webhook.delivery_id, second.webhook.delivery_id])
+    assert.deepEqual(r.received.map((x) => (JSON.parse(x.body) as TaskEvent).state), ['partial', 'partial'])
+  })
+
+  it('refuses a callback_url at submit: bad address, credentials, every problem listed', async () => {
+    const res = await submit({
+      callback_url: 'http://10.1.2.3/hook',
+      task_info: [{ fn: '../x', url: h.origin.url('wh-bad') }],
+    })
+    assert.equal(res.statusCode, 400)
+    const body = res.json() as { details: { path: string; message: string }[] }
+    assert.deepEqual(body.details.map((d) => d.path), ['/callback_url', '/task_info/0/fn'])
+    assert.match(body.details[0]!.message, /10\.1\.2\.3 is not a public address .*WEBHOOK_ALLOWED_CIDRS/)
+    const creds = await submit({ callback_url: 'http://user:pw@127.0.0.1/hook', task_info: [{ fn: 'x', url: h.origin.url('wh-bad') }] })
+    assert.equal(creds.statusCode, 400)
+    assert.match(creds.json().details[0].message, /credentials/)
+    const scheme = await submit({ callback_url: 'ftp://example.com/', task_info: [{ fn: 'x', url: h.origin.url('wh-bad') }] })
+    assert.equal(scheme.statusCode, 400)
+    assert.equal(scheme.json().details[0].path, '/callback_url')
+  })
+
+  it('never holds up downloads: another task runs to its end while a delivery hangs', async () => {
+    const r = await receiver()
+    r.then = 'hang'
+    await submit({ task_id: 'hookhang', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-hang.bin') }] })
+    await waitFor(async () => (r.received.length === 1 ? true : undefined), 10_000, 'the delivery in flight')
+    const files = Array.from({ length: 30 }, (_, i) => ({ fn: `f${i}.bin`, url: h.origin.url(`wh-free-${i}.bin`, { size: 20_000 }) }))
+    await submit({ task_id: 'hookfree', callback_url: r.url, task_info: files })
+    const replies = await readReplies(`${h.env.LEGACY_REPLY_PREFIX}_hookfree`, 10_000)
+    assert.equal(replies.at(-1), 'end')
+    assert.equal((await status('hookfree')).state, 'completed')
+    assert.equal(r.received[0]!.status, null, 'the first delivery was still waiting for its answer')
+    r.then = 200
+    r.release(200)
+    await webhookState('hookhang', 'delivered')
+    await webhookState('hookfree', 'delivered')
+  })
+})
+
+describe('webhook backoff', () => {
+  it('doubles from the base up to the cap, each delay between half and all of it', () => {
+    const base = 60_000
+    const cap = 3_600_000
+    const low = Array.from({ length: 9 }, (_, i) => backoffMs(i + 1, base, cap, () => 0))
+    const high = Array.from({ length: 9 }, (_, i) => backoffMs(i + 1, base, cap, () => 1))
+    assert.deepEqual(high, [60_000, 120_000, 240_000, 480_000, 960_000, 1_920_000, 3_600_000, 3_600_000, 3_600_000])
+    assert.deepEqual(low, high.map((d) => d / 2))
+    // The defaults (10 attempts) spread the retries over at least an hour, whatever the jitter.
+    assert.ok(low.reduce((a, b) => a + b) >= 3_600_000)
+  })
+})
+
+describe('webhooks without WEBHOOK_SECRET, or to a refused address', () => {
+  let origin: Origin
+  let plain: Record<string, string>
+  let guarded: Record<string, string>
+  let noSecret: InProcessService
+  let strict: InProcessService
+  let r: Receiver
+
+  before(async () => {
+    origin = await startOrigin()
+    r = await startReceiver()
+    plain = await testEnv('webhooks-nosecret')
+    guarded = await testEnv('webhooks-guard', { ...FAST, WEBHOOK_ALLOWED_CIDRS: '' })
+    noSecret = await startInProcess(plain, false)
+    strict = await startInProcess(guarded)
+  })
+  after(async () => {
+    await noSecret.close()
+    await strict.close()
+    await r.close()
+    await origin.close()
+    await cleanEnv(plain)
+    await cleanEnv(guarded)
+  })
+
+  it('answers 400 to a callback_url when the service has no WEBHOOK_SECRET', async () => {
+    const res = await noSecret.app.inject({ method: 'POST', url: '/tasks', payload: { callback_url: 'https://example.com/hook', task_info: [{ fn: 'a', url: origin.url('ns') }] } })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().details[0].path, '/callback_url')
+    assert.match(res.json().details[0].message, /WEBHOOK_SECRET/)
+  })
+
+  it('refuses a loopback literal at submit, and never connects to a name that resolves to one', async () => {
+    const literal = await strict.app.inject({ method: 'POST', url: '/tasks', payload: { callback_url: r.url, task_info: [{ fn: 'a', url: origin.url('lit') }] } })
+    assert.equal(literal.statusCode, 400)
+    assert.match(literal.json().details[0].message, /127\.0\.0\.1 is not a public address \(loopback\)/)
+    const v6 = await strict.app.inject({ method: 'POST', url: '/tasks', payload: { callback_url: 'http://[::ffff:127.0.0.1]/', task_info: [{ fn: 'a', url: origin.url('lit') }] } })
+    assert.equal(v6.statusCode, 400)
+
+    const byName = r.url.replace('127.0.0.1', 'localhost')
+    const res = await strict.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'byname', callback_url: byName, task_info: [{ fn: 'a', url: origin.url('byname') }] } })
+    assert.equal(res.statusCode, 202, res.body)
+    const s = await waitFor(async () => {
+      const st = (await strict.app.inject({ method: 'GET', url: '/tasks/byname' })).json()
+      return st.webhook?.state === 'failed' ? st : undefined
+    }, 10_000, 'the delivery refused')
+    assert.equal(s.webhook.error, 'blocked_address')
+    assert.equal(s.webhook.attempts, 1, 'a refused address is not retried')
+    assert.equal(r.connections, 0, 'the receiver was never connected to')
+  })
+})
+
+describe('webhook durability', () => {
+  let env: Record<string, string>
+  let origin: Origin
+  let r: Receiver
+  const children: ChildService[] = []
+
+  before(async () => {
+    origin = await startOrigin()
+    r = await startReceiver()
+    // Slow enough backoff that the delivery is pending, not in flight, when the processes die.
+    env = await testEnv('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '4000', WEBHOOK_RETRY_MAX_DELAY_MS: '4000', PORT: '0' })
+  })
+  after(async () => {
+    for (const c of children) await c.stop('SIGKILL')
+    await r.close()
+    await origin.close()
+    await cleanEnv(env)
+  })
+
+  it('hands a delivery a shutdown interrupted to the next worker at once, without counting it', async () => {
+    const local = await testEnv('webhooks-stop', FAST)
+    const hook = await startReceiver()
+    try {
+      hook.then = 'hang'
+      const first = await startInProcess(local)
+      await first.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'stopped', callback_url: hook.url, task_info: [{ fn: 'a', url: origin.url('wh-stop') }] } })
+      await waitFor(async () => (hook.received.length === 1 ? true : undefined), 10_000, 'the delivery in flight')
+      await first.close()
+      hook.then = 200
+      const second = await startInProcess(local)
+      try {
+        // Well within the 30 s lease a process that died would leave.
+        const s = await waitFor(async () => {
+          const st = (await second.app.inject({ method: 'GET', url: '/tasks/stopped' })).json()
+          return st.webhook?.state === 'delivered' ? st.webhook : undefined
+        }, 10_000, 'the delivery made by the next worker')
+        assert.equal(s.attempts, 1, 'the interrupted attempt is not counted')
+        assert.equal(hook.received.length, 2)
+        assert.equal(hook.received[1]!.headers['batchdl-delivery'], s.delivery_id)
+        assert.equal(hook.received[0]!.headers['batchdl-delivery'], s.delivery_id)
+      } finally {
+        await second.close()
+      }
+    } finally {
+      await hook.close()
+      await cleanEnv(local)
+    }
+  })
+
+  it('delivers a pending delivery after the worker and the API were killed and started again', async () => {
+    r.then = 503
+    const first = await spawnService({ ...env, ROLE: 'all' })
+    children.push(first)
+    const res = await fetch(`${first.address}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ task_id: 'durable', callback_url: r.url, task_info: [{ fn: 'a.bin', url: origin.url('wh-durable.bin') }] }),
+    })
+    assert.equal(res.status, 202)
+    const pending = await waitFor(async () => {
+      const s = (await (await fetch(`${first.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
+      return s.webhook?.attempts === 1 ? s.webhook : undefined
+    }, 10_000, 'the first attempt recorded')
+    assert.equal(pending.state, 'pending')
+    await first.stop('SIGKILL')
+
+    r.then = 200
+    // One after the other: two starting at once on a loaded machine may each take longer than spawnService waits.
+    const api = await spawnService({ ...env, ROLE: 'api' })
+    children.push(api)
+    children.push(await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }))
+    const s = await waitFor(async () => {
+      const st = (await (await fetch(`${api.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
+      return st.webhook?.state === 'delivered' ? st.webhook : undefined
+    }, 20_000, 'the delivery made by the new worker')
+    assert.equal(s.delivery_id, pending.delivery_id)
+    assert.equal(s.attempts, 2)
+    assert.deepEqual(r.received.map((x) => x.status), [503, 200])
+    assert.deepEqual(new Set(r.received.map((x) => x.headers['batchdl-delivery'])), new Set([pending.delivery_id]))
+  })
+})
