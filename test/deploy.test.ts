@@ -3,6 +3,7 @@
 // valid configuration, and the worker's node flags are ones Node accepts.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { ConfigSchema, loadConfig } from '../src/config.js'
@@ -56,5 +57,11 @@ describe('docker-compose.yml', () => {
     assert.ok(Number(size) >= 1 && Number(size) <= 1024)
     const bench = workerRuntime()
     assert.deepEqual(bench, { nodeArgs: compose.services.worker!.command!.slice(1, -1), env: { UV_THREADPOOL_SIZE: String(size) } })
+  })
+
+  it('is where npm start takes its node flags and thread pool from', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }
+    assert.match(pkg.scripts.start!, /scripts\/start\.ts$/)
+    assert.match(await readFile('scripts/start.ts', 'utf8'), /workerRuntime\(\)/)
   })
 })

@@ -14,7 +14,7 @@ import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/que
 import { startRetentionSweeper } from '../tasks/retention.js'
 import { startWebhooks } from '../webhooks/start.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
-import { Semaphore } from './semaphore.js'
+import { Scheduler } from './scheduler.js'
 
 const CANCEL_POLL_MS = 1000
 const SHUTDOWN = 'shutdown'
@@ -55,9 +55,15 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
         maxBytes: config.MAX_FILE_BYTES,
         minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
         minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
+        segmentMinBytes: config.SEGMENT_MIN_BYTES,
       },
     },
-    downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
+    // One per process: every task it runs shares its connections.
+    scheduler: new Scheduler({
+      maxConnections: config.MAX_CONCURRENT_DOWNLOADS,
+      maxPerHost: config.MAX_CONNECTIONS_PER_HOST,
+      onCount: (n) => metrics.activeDownloads.set(n),
+    }),
     metrics,
     downloadDir: config.DOWNLOAD_DIR,
     maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,

@@ -34,6 +34,8 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
     RETRY_MAX_DELAY_MS: '200',
     DOWNLOAD_IDLE_TIMEOUT_MS: '1000',
     SHUTDOWN_GRACE_MS: '0',
+    // No fixed port: test files run side by side, and a worker on 9464 makes the next one fail to start.
+    METRICS_PORT: '0',
     // The test origin is on loopback, which downloads may not reach by default.
     DOWNLOAD_ALLOWED_CIDRS: '127.0.0.0/8',
     ...overrides,
