@@ -34,12 +34,13 @@ export async function runCurl(job: Job, dir: string, parallel: number): Promise<
   return timed('curl', ['--parallel', '--parallel-max', String(parallel), '--fail', '--silent', '--show-error', '--config', 'curl.cfg'], dir)
 }
 
-export async function runAria2(job: Job, dir: string, parallel: number): Promise<Measured> {
+/** `perFile`: aria2c's options for connections per file (-x, -s, -k); one connection by default. */
+export async function runAria2(job: Job, dir: string, parallel: number, perFile: string[] = ['-x', '1']): Promise<Measured> {
   const list = job.urls.map((u, i) => `${u}\n  out=${job.names[i]}`).join('\n')
   await writeFile(join(dir, 'aria2.txt'), list)
   return timed(
     'aria2c',
-    ['-j', String(parallel), '-x', '1', '-i', 'aria2.txt', '-d', dir, '--quiet', '--file-allocation=none', '--allow-overwrite=true', '--auto-file-renaming=false', '--console-log-level=error'],
+    ['-j', String(parallel), ...perFile, '-i', 'aria2.txt', '-d', dir, '--quiet', '--file-allocation=none', '--allow-overwrite=true', '--auto-file-renaming=false', '--console-log-level=error'],
     dir,
   )
 }

@@ -4,7 +4,7 @@
 // Each workload starts with one unmeasured batchdl run: a long-running worker
 // has compiled its download path, and the origin has made each file's bytes.
 //
-//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,api --profile DIR --dir DIR]
+//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,split,mixed,fair,api --profile DIR --dir DIR]
 //
 // Needs aria2c, nginx, wrk and GNU time: apt-get install -y aria2 nginx-light wrk time
 import { execFileSync, spawn } from 'node:child_process'
@@ -20,6 +20,7 @@ import { workerRuntime } from './worker-runtime.js'
 import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, runUndiciFloor, type Job, type Measured } from './peers.js'
 import { fileBytes, sha256Hex } from '../test/helpers/origin.js'
 import { startOriginProcess, type OriginProcess } from './origin.js'
+import { fairWorkload } from './fair.js'
 import { Redis } from 'ioredis'
 import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
 
@@ -35,6 +36,16 @@ interface Workload {
   /** the best possible wall time, when the origin's throttle sets one */
   idealS?: number
   unit: 'MB/s' | 'files/s'
+  /** a file of another size than `size` (the one video among photos) */
+  sizeOf?: (i: number) => number
+  /** the worker's settings for this workload, beside the bench's own */
+  workerEnv?: Record<string, string>
+  /** aria2c's options for connections per file, instead of one (-x 1) */
+  aria2?: string[]
+  /** only these peers (curl cannot split a file) */
+  peers?: ('curl' | 'aria2c')[]
+  /** no node floor rows: undici alone, one connection per file, is no floor for a split download */
+  noFloor?: boolean
 }
 
 const WORKLOADS: Workload[] = [
@@ -43,12 +54,42 @@ const WORKLOADS: Workload[] = [
   { name: 'bulk', files: 16, size: 64 * MiB, source: 'nginx', unit: 'MB/s' },
   { name: 'small', files: 2000, size: 16 * 1024, source: 'origin', params: { delay: 5 }, unit: 'files/s' },
   { name: 'big', files: 4, size: 512 * MiB, source: 'nginx', unit: 'MB/s' },
+  // An origin that limits each connection (object stores, CDNs): 64 connections of 8 MiB/s at best.
+  {
+    name: 'split',
+    files: 4,
+    size: 128 * MiB,
+    source: 'origin',
+    params: { delay: 50, rate: 8 * MiB },
+    idealS: 0.05 + (4 * 128) / (64 * 8),
+    unit: 'MB/s',
+    workerEnv: { MAX_CONNECTIONS_PER_TASK: '64', MAX_CONNECTIONS_PER_HOST: '64' },
+    aria2: ['-x', '16', '-s', '16', '-k', '1M'],
+    peers: ['aria2c'],
+    noFloor: true,
+  },
+  // One video among photos: the batch's time is its slowest file unless the video is split.
+  {
+    name: 'mixed',
+    files: 100,
+    size: MiB,
+    sizeOf: (i) => (i === 99 ? 256 * MiB : MiB),
+    source: 'origin',
+    params: { delay: 50, rate: 8 * MiB },
+    idealS: (99 + 256) / (20 * 8),
+    unit: 'MB/s',
+    // 20 connections to the one origin host, as the ideal counts them (the default host cap is 16).
+    workerEnv: { MAX_CONNECTIONS_PER_HOST: '20' },
+    aria2: ['-x', '16', '-s', '16', '-k', '1M'],
+    peers: ['aria2c'],
+    noFloor: true,
+  },
 ]
 
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    only: { type: 'string', default: 'seed,bulk,small,big,api' },
+    only: { type: 'string', default: 'seed,bulk,small,big,split,mixed,fair,api' },
     // Writes the worker's and the load-tested API's CPU profiles (open them in Chrome DevTools) into this folder.
     profile: { type: 'string' },
     // Where every tool writes its files; tmpfs (/dev/shm) by default, see venue.ts.
@@ -151,37 +192,48 @@ try {
   })
   // The API and the worker in processes of their own: the worker's figures are the download's.
   service = await spawnService({ ...env, ROLE: 'api' }, { built: true })
-  worker = await spawnService({ ...env, ...WORKER.env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs: [...WORKER.nodeArgs, ...nodeArgs] })
-  const pid = worker.child.pid!
+  let workerEnv: Record<string, string> | undefined
+  /** A worker with the workload's settings: started again when they differ from the running one's. */
+  const workerFor = async (settings: Record<string, string> = {}) => {
+    if (worker && JSON.stringify(settings) === JSON.stringify(workerEnv)) return worker.child.pid!
+    for (const line of worker?.logs ?? []) if (/"level":(4|5|6)0/.test(line)) console.log(`worker: ${line}`)
+    await worker?.stop()
+    workerEnv = settings
+    worker = await spawnService({ ...env!, ...settings, ...WORKER.env, ROLE: 'worker', METRICS_PORT: '0' }, { built: true, nodeArgs: [...WORKER.nodeArgs, ...nodeArgs] })
+    return worker.child.pid!
+  }
 
   for (const w of WORKLOADS.filter((x) => ONLY.has(x.name))) {
+    const pid = await workerFor(w.workerEnv)
+    const sizeOf = w.sizeOf ?? (() => w.size)
     const names = Array.from({ length: w.files }, (_, i) => `${w.name}-${i}.bin`)
     let urls: string[]
     let expected: string[]
     if (w.source === 'nginx') {
       expected = []
-      for (const name of names) {
-        const bytes = fileBytes(name, w.size)
+      for (const [i, name] of names.entries()) {
+        const bytes = fileBytes(name, sizeOf(i))
         await writeFile(join(staticRoot, name), bytes)
         expected.push(sha256Hex(bytes))
       }
       urls = names.map((n) => `${nginx!.base}/${n}`)
     } else {
-      urls = names.map((n) => origin!.url(n, { size: w.size, ...w.params }))
-      expected = names.map((n) => sha256Hex(fileBytes(n, w.size)))
+      urls = names.map((n, i) => origin!.url(n, { size: sizeOf(i), ...w.params }))
+      expected = names.map((n, i) => sha256Hex(fileBytes(n, sizeOf(i))))
     }
     const job: Job = { urls, names }
     const results: Record<string, Measured[]> = { batchdl: [], curl: [], aria2c: [] }
+    const peers = w.peers ?? ['curl', 'aria2c']
     let redisPerFile = ''
     const redisCpu: number[] = []
     const floor: Omit<Measured, 'peakRssMiB'>[] = []
     const floorDisk: Omit<Measured, 'peakRssMiB'>[] = []
-    const tools = ['batchdl', 'curl', 'aria2c']
+    const tools = ['batchdl', ...peers]
     // Not measured (see the top of this file); the origin's warmth serves every tool alike.
     await downloadWithBatchdl(`${w.name}-warm-up`, job)
     await purge(`${w.name}-warm-up`)
     for (let round = 0; round < ROUNDS; round++) {
-      for (const tool of [...tools.slice(round % 3), ...tools.slice(0, round % 3)]) {
+      for (const tool of [...tools.slice(round % tools.length), ...tools.slice(0, round % tools.length)]) {
         const dir = join(work, `${tool}-${w.name}-${round}`)
         await mkdir(dir, { recursive: true })
         // Every run starts with no dirty pages left by the one before: writeback
@@ -204,13 +256,14 @@ try {
           await verify(join(env.DOWNLOAD_DIR!, taskId), names, expected)
           await purge(taskId)
         } else {
-          m = tool === 'curl' ? await runCurl(job, dir, PARALLEL) : await runAria2(job, dir, PARALLEL)
+          m = tool === 'curl' ? await runCurl(job, dir, PARALLEL) : await runAria2(job, dir, PARALLEL, w.aria2)
           if (round === 0) await verify(dir, names, expected)
         }
         await rm(dir, { recursive: true, force: true })
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
       }
+      if (w.noFloor) continue
       floor.push(await runUndiciFloor(job, PARALLEL, WORKER))
       const floorDir = join(work, `floor-${w.name}-${round}`)
       await mkdir(floorDir)
@@ -222,7 +275,7 @@ try {
     await rm(staticRoot, { recursive: true, force: true })
     await mkdir(staticRoot)
 
-    const totalMB = (w.files * w.size) / 1e6
+    const totalMB = names.reduce((n, _, i) => n + sizeOf(i), 0) / 1e6
     const wall = (t: string) => median(results[t]!.map((m) => m.wallS))
     const floorS = floor.length > 0 ? median(floor.map((m) => m.wallS)) : null
     const floorDiskS = floorDisk.length > 0 ? median(floorDisk.map((m) => m.wallS)) : null
@@ -230,7 +283,7 @@ try {
     for (const tool of tools) {
       const rs = results[tool]!
       const t = wall(tool)
-      const ratios = tool === 'batchdl' ? ['curl', 'aria2c'].map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
+      const ratios = tool === 'batchdl' ? peers.map((p) => `${(t / wall(p)).toFixed(2)}x ${p}`).join(', ') : ''
       const ideal = tool === 'batchdl' && w.idealS ? `, ${(t / w.idealS).toFixed(2)}x ideal` : ''
       const overFloor =
         tool === 'batchdl' && floorS && floorDiskS ? `, ${(t / floorS).toFixed(2)}x node floor, ${(t / floorDiskS).toFixed(2)}x floor + disk` : ''
@@ -255,12 +308,18 @@ try {
     }
   }
 
+  if (ONLY.has('fair')) {
+    await workerFor()
+    rows.push(...(await fairWorkload({ address: service.address!, env, origin: origin!, rounds: ROUNDS })))
+  }
   if (ONLY.has('api')) rows.push(...(await apiLoad()))
 } finally {
   counters.disconnect()
   // A warning changes what the figures mean (a disk found slow, a retried file): shown with them.
-  for (const line of worker?.logs ?? []) if (/"level":(4|5|6)0/.test(line)) console.log(`worker: ${line}`)
-  await worker?.stop()
+  // (Assigned in workerFor(), which the compiler does not follow.)
+  const last = worker as ChildService | null
+  for (const line of last?.logs ?? []) if (/"level":(4|5|6)0/.test(line)) console.log(`worker: ${line}`)
+  await last?.stop()
   await service?.stop()
   await nginx?.stop()
   await origin?.stop()

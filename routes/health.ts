@@ -1,8 +1,8 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../src/redis/connection.js'
 
 export interface HealthRoutesOptions {
-  redis: Redis
+  redis: RedisClient
   /** why this process cannot write its files, or null (see downloadDirProblem) */
   diskProblem: () => Promise<string | null>
 }
@@ -38,7 +38,7 @@ const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (app,
   )
 }
 
-async function pingWithin(redis: Redis, ms: number): Promise<boolean> {
+async function pingWithin(redis: RedisClient, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<boolean>((resolve) => {
     timer = setTimeout(() => resolve(false), ms)

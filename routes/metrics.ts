@@ -1,14 +1,14 @@
 import type { Queue } from 'bullmq'
 import type { FastifyPluginAsync } from 'fastify'
-import type { Redis } from 'ioredis'
 import { metricsAccessHook } from '../src/http/auth.js'
 import type { Metrics } from '../src/metrics.js'
 import type { TaskJob } from '../src/tasks/queue.js'
+import type { RedisClient } from '../src/redis/connection.js'
 
 export interface MetricsRoutesOptions {
   metrics: Metrics
   queue: Queue<TaskJob>
-  redis: Redis
+  redis: RedisClient
   apiKeys: readonly string[]
   /** METRICS_PUBLIC: no key needed */
   isPublic: boolean

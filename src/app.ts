@@ -11,6 +11,7 @@ import metricsRoutes from '../routes/metrics.js'
 import openapiRoutes from '../routes/openapi.js'
 import taskRoutes from '../routes/tasks.js'
 import uiRoutes from '../routes/ui.js'
+import type { Backend } from './backend.js'
 import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
 import { tokenSignerFor } from './events/token.js'
@@ -19,21 +20,22 @@ import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { RequestLog } from './http/request-log.js'
-import { closeRedis, createRedis, DEFAULT_REDIS_URL, settled, warnIfEvicting } from './redis/connection.js'
+import { settled, warnIfEvicting } from './redis/connection.js'
 import { downloadDirProblem } from './tasks/paths.js'
-import { createTaskQueue } from './tasks/queue.js'
 import { taskServiceFor } from './tasks/service.js'
 
 export const API_VERSION = '1.0.0'
 
 export interface AppOptions {
+  /** the API role's Redis connection, queue and store; the caller closes it after the app */
+  backend: Backend
   logger?: Logger
   /** this process's registry, shared with its worker in ROLE=all */
   metrics?: Metrics
 }
 
-/** The HTTP API as one Fastify instance; it owns its Redis connection and closes it with itself. */
-export async function buildApp(config: Config, opts: AppOptions = {}): Promise<FastifyInstance> {
+/** The HTTP API as one Fastify instance, on the API role's backend. */
+export async function buildApp(config: Config, opts: AppOptions): Promise<FastifyInstance> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL)
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
@@ -43,29 +45,17 @@ export async function buildApp(config: Config, opts: AppOptions = {}): Promise<F
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true, verbose: true, keywords: ['x-hint'] } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 
-  const redisUrl = config.REDIS_URL ?? DEFAULT_REDIS_URL
-  const redis = createRedis(redisUrl, 'api', logger)
-  // Event streams are read by one blocking connection of their own.
-  const eventReader = createRedis(redisUrl, 'api', logger)
-  const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
-  queue.on('error', (err) => app.log.warn({ err: { message: err.message } }, 'queue error'))
+  const { backend } = opts
+  const { redis, queue } = backend
   const tokens = tokenSignerFor(config)
-  const tasks = taskServiceFor(config, redis, queue, tokens)
-  const hub = new EventHub(redis, eventReader, logger, config.SSE_HEARTBEAT_MS)
+  const tasks = taskServiceFor(config, backend, tokens)
+  // Event streams are read by one blocking connection of their own.
+  const hub = new EventHub(redis, backend.connect('events'), logger, config.SSE_HEARTBEAT_MS)
   app.addHook('onReady', async () => {
     await settled(redis)
     await warnIfEvicting(redis, logger)
   })
-  app.addHook('onClose', async () => {
-    await hub.close()
-    await closeRedis(eventReader)
-    // BullMQ reports a connection that never came up through the queue's
-    // 'error' event, and throws it unhandled once the queue is closed: end the
-    // connection and let the queue see it before closing the queue.
-    await closeRedis(redis)
-    await queue.waitUntilReady().catch(() => {})
-    await queue.close()
-  })
+  app.addHook('onClose', () => hub.close())
 
   app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)

@@ -13,16 +13,29 @@ export const ConfigSchema = Type.Object({
   ROLE: Type.Enum(['all', 'api', 'worker'], { default: 'all', description: 'which parts this process runs' }),
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535, description: 'API port' }),
   HOST: Type.String({ default: '127.0.0.1', minLength: 1, description: 'API address; anything but loopback requires API_KEYS' }),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'unset: 127.0.0.1:6379, or a private redis-server' })),
+  REDIS_URL: Type.Optional(
+    Type.String({
+      pattern: '^rediss?://',
+      description: 'unset: 127.0.0.1:6379, or a private redis-server; in Sentinel and Cluster mode only its credentials, TLS (rediss://) and database',
+    }),
+  ),
+  REDIS_SENTINELS: List('comma-separated host:port of the Sentinels (Sentinel mode, with REDIS_SENTINEL_MASTER)'),
+  REDIS_SENTINEL_MASTER: Type.String({ default: '', description: 'the master name the Sentinels monitor' }),
+  REDIS_SENTINEL_PASSWORD: Type.Optional(Type.String({ minLength: 1, description: 'the Sentinels\' own password, when they require one' })),
+  REDIS_CLUSTER_NODES: List('comma-separated host:port of some Redis Cluster nodes (Cluster mode)'),
+  REDIS_REPLICA_ACKS: Int(0, 0, 'replicas that must have each state change (Redis WAIT) before the service acts on it; 0: no wait'),
+  REDIS_REPLICA_ACK_TIMEOUT_MS: Int(1000, 1, 'how long one WAIT for REDIS_REPLICA_ACKS lasts before the step fails (503, or the task run is retried)'),
   DOWNLOAD_DIR: Type.String({
     default: './downloads',
     minLength: 1,
     description: 'where task folders are written (a shared volume for workers on several machines)',
   }),
   QUEUE_PREFIX: Type.String({ default: 'bdl', pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'prefix of the service\'s own Redis keys' }),
-  MAX_CONCURRENT_TASKS: Int(5, 1, 'tasks run at once by one worker process'),
+  MAX_CONCURRENT_TASKS: Int(100, 1, 'tasks run at once by one worker process, sharing its connections fairly'),
   MAX_CONNECTIONS_PER_TASK: Int(20, 1, 'connections at once within one task'),
   MAX_CONCURRENT_DOWNLOADS: Int(100, 1, 'connections at once in one worker process'),
+  MAX_CONNECTIONS_PER_HOST: Int(16, 1, 'connections at once to one origin host (host:port) from one worker process'),
+  SEGMENT_MIN_BYTES: Int(4 * 1024 ** 2, 0, 'no segment of a file fetched over several connections is smaller; 0: never split'),
   MAX_FILES_PER_TASK: Int(10_000, 1, 'files in one task; more is a 413'),
   MAX_FILE_BYTES: Int(10 * 1024 ** 3, 1, 'a larger file fails with file_too_large'),
   RETRY_MAX_ATTEMPTS: Int(5, 1, 'attempts per file, the first one included'),
@@ -62,8 +75,23 @@ export const ConfigSchema = Type.Object({
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', description: 'pino log level' }),
 })
 
-type ListName = 'API_KEYS' | 'CORS_ORIGINS' | 'DOWNLOAD_ALLOWED_HOSTS' | 'DOWNLOAD_ALLOWED_CIDRS' | 'WEBHOOK_ALLOWED_CIDRS'
-const LIST_NAMES: ListName[] = ['API_KEYS', 'CORS_ORIGINS', 'DOWNLOAD_ALLOWED_HOSTS', 'DOWNLOAD_ALLOWED_CIDRS', 'WEBHOOK_ALLOWED_CIDRS']
+type ListName =
+  | 'API_KEYS'
+  | 'CORS_ORIGINS'
+  | 'DOWNLOAD_ALLOWED_HOSTS'
+  | 'DOWNLOAD_ALLOWED_CIDRS'
+  | 'WEBHOOK_ALLOWED_CIDRS'
+  | 'REDIS_SENTINELS'
+  | 'REDIS_CLUSTER_NODES'
+const LIST_NAMES: ListName[] = [
+  'API_KEYS',
+  'CORS_ORIGINS',
+  'DOWNLOAD_ALLOWED_HOSTS',
+  'DOWNLOAD_ALLOWED_CIDRS',
+  'WEBHOOK_ALLOWED_CIDRS',
+  'REDIS_SENTINELS',
+  'REDIS_CLUSTER_NODES',
+]
 
 export type Config = Omit<Static<typeof ConfigSchema>, ListName> & { [K in ListName]: string[] }
 
@@ -96,11 +124,31 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       throw new ConfigError(`${name} has an invalid range: ${(err as Error).message}`)
     }
   }
+  checkRedisMode(result)
   if (result.API_KEYS.length === 0 && !isLoopbackHost(result.HOST)) {
     throw new ConfigError(`HOST ${result.HOST} is not a loopback address: set API_KEYS before listening on a network`)
   }
   return result
 }
+
+/** One mode at a time, each with what it needs; every node a host:port. */
+function checkRedisMode(c: Config): void {
+  if (c.REDIS_SENTINELS.length > 0 && c.REDIS_CLUSTER_NODES.length > 0) {
+    throw new ConfigError('REDIS_SENTINELS and REDIS_CLUSTER_NODES are both set: choose Sentinel or Cluster mode')
+  }
+  if (c.REDIS_SENTINELS.length > 0 && !c.REDIS_SENTINEL_MASTER) {
+    throw new ConfigError('REDIS_SENTINEL_MASTER is empty: Sentinel mode (REDIS_SENTINELS) needs the master name')
+  }
+  if (c.REDIS_SENTINEL_MASTER && c.REDIS_SENTINELS.length === 0) {
+    throw new ConfigError('REDIS_SENTINELS is empty: REDIS_SENTINEL_MASTER needs the Sentinels\' addresses')
+  }
+  for (const name of ['REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const) {
+    const bad = c[name].find((node) => !HOST_PORT.test(node))
+    if (bad !== undefined) throw new ConfigError(`${name} has ${JSON.stringify(bad)}, which is not host:port`)
+  }
+}
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/
 
 function splitList(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean)

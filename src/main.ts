@@ -2,7 +2,7 @@
 import { resolve } from 'node:path'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './logger.js'
-import { DEFAULT_REDIS_URL } from './redis/connection.js'
+import { DEFAULT_REDIS_URL, redisModeOf } from './redis/connection.js'
 import { redisAnswers, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js'
 import { startService } from './service.js'
 
@@ -21,7 +21,7 @@ const log = createLogger(config.LOG_LEVEL)
 
 let embedded: EmbeddedRedis | null = null
 try {
-  if (!config.REDIS_URL && !(await redisAnswers(DEFAULT_REDIS_URL))) {
+  if (!config.REDIS_URL && redisModeOf(config) === 'single' && !(await redisAnswers(DEFAULT_REDIS_URL))) {
     embedded = await startEmbeddedRedis(EMBEDDED_REDIS_DIR)
     log.warn({ url: embedded.url, dir: EMBEDDED_REDIS_DIR }, 'no Redis answered and REDIS_URL is unset: started a private redis-server')
     config = { ...config, REDIS_URL: embedded.url }

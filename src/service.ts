@@ -1,8 +1,9 @@
 // Starts the parts of the program the ROLE asks for, and stops them in reverse.
+// Each role (API, worker) gets its backend (connection, queue, store) once.
+import { openBackend } from './backend.js'
 import type { Config } from './config.js'
 import type { Logger } from './logger.js'
 import { createMetrics, serveMetrics } from './metrics.js'
-import { DEFAULT_REDIS_URL } from './redis/connection.js'
 import { startWorker } from './worker/worker.js'
 
 export interface RunningService {
@@ -26,7 +27,9 @@ export async function startService(config: Config, log: Logger): Promise<Running
   const metrics = createMetrics()
   try {
     if (config.ROLE !== 'api') {
-      const worker = await startWorker(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log, metrics)
+      const backend = openBackend(config, 'worker', log)
+      closers.push(() => backend.close())
+      const worker = await startWorker(config, backend, log, metrics)
       closers.push(() => worker.close())
       if (config.ROLE === 'worker' && config.METRICS_PORT > 0) {
         const server = await serveMetrics(
@@ -39,14 +42,16 @@ export async function startService(config: Config, log: Logger): Promise<Running
       if (config.LEGACY_TASK_QUEUE) {
         // Loaded only when configured: it brings the submit path (validation, archives) into a worker.
         const { startLegacyIntake } = await import('./legacy/intake.js')
-        const intake = await startLegacyIntake(config, config.REDIS_URL ?? DEFAULT_REDIS_URL, log)
+        const intake = await startLegacyIntake(config, backend, log)
         closers.push(() => intake.close())
       }
     }
     if (config.ROLE !== 'worker') {
+      const backend = openBackend(config, 'api', log)
+      closers.push(() => backend.close())
       // Loaded only where it runs: a worker process never pays for the HTTP stack.
       const { buildApp } = await import('./app.js')
-      const app = await buildApp(config, { logger: log, metrics })
+      const app = await buildApp(config, { backend, logger: log, metrics })
       closers.push(() => app.close())
       address = await app.listen({ port: config.PORT, host: config.HOST })
     }

@@ -3,6 +3,7 @@
 // valid configuration, and the worker's node flags are ones Node accepts.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { ConfigSchema, loadConfig } from '../src/config.js'
@@ -13,7 +14,19 @@ const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')
 
 describe('docker-compose.yml', () => {
   it('runs the API and the worker from this image', () => {
-    assert.deepEqual(ours.map(([name, s]) => [name, s.environment?.ROLE]), [['api', 'api'], ['worker', 'worker']])
+    assert.deepEqual(ours.map(([name, s]) => [name, s.environment?.ROLE]), [
+      ['api', 'api'],
+      ['worker', 'worker'],
+      ['api-sentinel', 'api'],
+      ['worker-sentinel', 'worker'],
+    ])
+  })
+
+  it('lets a Prometheus in another container reach every worker\'s metrics', () => {
+    for (const [name, service] of ours.filter(([, s]) => s.environment?.ROLE === 'worker')) {
+      assert.equal(service.environment?.HOST, '0.0.0.0', name)
+    }
+    assert.deepEqual(compose.services['worker-sentinel']?.command, compose.services.worker?.command)
   })
 
   it('gives each service a configuration that loads', () => {
@@ -44,5 +57,11 @@ describe('docker-compose.yml', () => {
     assert.ok(Number(size) >= 1 && Number(size) <= 1024)
     const bench = workerRuntime()
     assert.deepEqual(bench, { nodeArgs: compose.services.worker!.command!.slice(1, -1), env: { UV_THREADPOOL_SIZE: String(size) } })
+  })
+
+  it('is where npm start takes its node flags and thread pool from', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }
+    assert.match(pkg.scripts.start!, /scripts\/start\.ts$/)
+    assert.match(await readFile('scripts/start.ts', 'utf8'), /workerRuntime\(\)/)
   })
 })

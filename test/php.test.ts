@@ -123,11 +123,11 @@ describe('PHP client', { skip: phpProblem() }, () => {
     assert.deepEqual(summary.messages!.slice(1, -1).sort(), ['cat', 'dog'])
     assert.equal(summary.messages!.at(-1), 'end')
     assert.deepEqual(Object.keys(summary.entries).sort(), ['cat.jpg', 'dog.png'])
-    assert.equal(await redis.llen(legacyKeys(env.QUEUE_PREFIX!).processing), 0)
+    assert.equal(await redis.llen(legacyKeys(env.QUEUE_PREFIX!, env.LEGACY_TASK_QUEUE!).processing), 0)
   })
 
   it('keeps invalid legacy messages in the dead-letter list; one with a task_id gets start and end', async () => {
-    const dead = legacyKeys(env.QUEUE_PREFIX!).dead
+    const dead = legacyKeys(env.QUEUE_PREFIX!, env.LEGACY_TASK_QUEUE!).dead
     const before = await redis.llen(dead)
     await redis.lpush(legacyQueue(), 'not json', JSON.stringify({ task_info: [{ fn: 'a', url: origin.url('x') }] }))
     await redis.lpush(legacyQueue(), JSON.stringify({ task_id: 'badname', task_info: [{ fn: '../../etc/passwd', url: origin.url('x') }] }))
@@ -251,7 +251,7 @@ describe('legacy intake crash', () => {
     children.push(first)
     const files = [{ fn: 'one', url: origin.url('lc-1.bin', { size: 5000 }) }, { fn: 'two', url: origin.url('lc-2.bin', { size: 5000 }) }]
     await redis.lpush(env.LEGACY_TASK_QUEUE!, JSON.stringify({ task_id: 'taken', task_info: files }))
-    const { processing } = legacyKeys(env.QUEUE_PREFIX!)
+    const { processing } = legacyKeys(env.QUEUE_PREFIX!, env.LEGACY_TASK_QUEUE!)
     await waitFor(async () => ((await redis.llen(processing)) === 1 ? true : undefined), 10_000, 'the message taken')
     assert.equal(await redis.llen(env.LEGACY_TASK_QUEUE!), 0)
     await first.stop('SIGKILL')

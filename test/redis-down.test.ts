@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { once } from 'node:events'
-import { closeRedis, createRedis } from '../src/redis/connection.js'
+import { closeRedis, createRedis, type Redis } from '../src/redis/connection.js'
 import { createLogger } from '../src/logger.js'
 import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
@@ -41,13 +41,14 @@ describe('Redis unreachable', () => {
     assert.equal((await svc.app.inject({ method: 'GET', url: '/health/live' })).statusCode, 200)
     const ready = await svc.app.inject({ method: 'GET', url: '/health/ready' })
     assert.equal(ready.statusCode, 503)
-    assert.deepEqual(ready.json(), { status: 'unavailable' })
+    assert.deepEqual(ready.json(), { status: 'unavailable', reason: 'Redis does not answer' })
   })
 })
 
 describe('closing a connection that waits to reconnect', () => {
   it('ends it at once', async () => {
-    const redis = createRedis('redis://127.0.0.1:1', 'api', createLogger('silent'))
+    const target = { REDIS_URL: 'redis://127.0.0.1:1', REDIS_SENTINELS: [], REDIS_SENTINEL_MASTER: '', REDIS_CLUSTER_NODES: [] }
+    const redis = createRedis(target, 'api', createLogger('silent')) as Redis
     // (events.once would reject on the connection's 'error', which createRedis already handles)
     await new Promise((resolve) => redis.once('reconnecting', resolve))
     assert.equal(redis.status, 'reconnecting')

@@ -53,8 +53,8 @@ export class DiskCalls {
     return this.now() >= this.threadPoolUntil
   }
 
-  /** `w`: create or empty the file; `a`: create or append to it. */
-  open(path: string, flags: 'w' | 'a'): Promise<number> {
+  /** `w`: create or empty the file; `a`: create or append to it; `r+`: write into an existing one. */
+  open(path: string, flags: 'w' | 'a' | 'r+'): Promise<number> {
     return this.call(
       () => openSync(path, flags),
       () => openAsync(path, flags),
@@ -76,10 +76,10 @@ export class DiskCalls {
   }
 
   /** For a few KiB at most: larger writes belong in the thread pool, where they overlap with receiving. */
-  writev(fd: number, buffers: Buffer[]): Promise<number> {
+  writev(fd: number, buffers: Buffer[], position: number | null = null): Promise<number> {
     return this.call(
-      () => writevSync(fd, buffers),
-      async () => (await writevAsync(fd, buffers)).bytesWritten,
+      () => writevSync(fd, buffers, position ?? undefined),
+      async () => (await writevAsync(fd, buffers, position ?? undefined)).bytesWritten,
     )
   }
 

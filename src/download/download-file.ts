@@ -1,62 +1,25 @@
-// One file: streamed to a temporary file, verified, renamed into place;
-// retried with backoff when the failure may pass, resuming an interrupted
-// body with Range + If-Range rather than fetching it again.
+// One file: fetched into a temporary file (over several connections when it
+// is large and the scheduler has them to spare), verified, renamed into
+// place; retried with backoff when the failure may pass, fetching on each
+// attempt only the ranges still missing.
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Dispatcher } from 'undici'
 import type { FileOutcome } from '../tasks/store.js'
-import type { DiskCalls } from './disk-calls.js'
 import { classify, DownloadError } from './errors.js'
-import { FileSink } from './file-sink.js'
-import { clearPartial, loadPartial, RESUME_MIN_BYTES, savePartialMeta } from './partial.js'
-import { receive, type Received } from './receive.js'
+import { FileTransfer } from './file-transfer.js'
+import { ResumeState } from './resume-state.js'
+import { RestartError } from './segment-receiver.js'
+import type { DownloadPolicy, DownloadRequest, Downloader } from './types.js'
 
-export interface DownloadPolicy {
-  maxAttempts: number
-  baseDelayMs: number
-  maxDelayMs: number
-  maxBytes: number
-  /** a body slower than minSpeedBytes per second over a whole window is cut (curl's -Y / -y) */
-  minSpeedBytes: number
-  minSpeedWindowMs: number
-}
-
-/** What the downloads of a worker process share. */
-export interface Downloader {
-  dispatcher: Dispatcher
-  disk: DiskCalls
-  policy: DownloadPolicy
-}
-
-/** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
-export interface DownloadProgress {
-  /** the attempt under way; 0 until the first one has a connection */
-  attempt: number
-  /** bytes of the file received so far */
-  bytes: number
-}
-
-export interface DownloadRequest {
-  url: string
-  /** final path; the file appears there only complete and verified */
-  dest: string
-  /** temporary path on the same volume; kept between attempts (and workers) to resume */
-  tmp: string
-  sha256?: string
-  signal: AbortSignal
-  progress: DownloadProgress
-  /** an earlier run of the task started this file: a partial file may wait on disk */
-  mayHavePartial: boolean
-  /** waits for a connection slot (rejects on abort); the function it gives frees the slot */
-  acquireConnection: () => Promise<() => void>
-}
+export type { DownloadPolicy, DownloadProgress, DownloadRequest, Downloader } from './types.js'
 
 export async function downloadFile(downloader: Downloader, req: DownloadRequest): Promise<FileOutcome> {
   const { policy } = downloader
   let last: DownloadError | null = null
+  let split = true
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
-      const { bytes, size, status } = await attemptOnce(downloader, req, attempt)
+      const { bytes, size, status } = await new FileTransfer(downloader, req, attempt, split).run()
       return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
     } catch (err) {
       if (req.signal.aborted) {
@@ -65,8 +28,16 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
         return ended('cancelled', attempt, last)
       }
       last = classify(err)
+      if (err instanceof RestartError && split) {
+        // A range answered with the whole file or another version: start over
+        // at once on one connection. Not the server's failure: no attempt spent.
+        await ResumeState.clear(req.tmp)
+        split = false
+        attempt--
+        continue
+      }
       const final = !last.retryable || attempt >= policy.maxAttempts
-      if (final || !last.resumable) await clearPartial(req.tmp)
+      if (final || !last.resumable) await ResumeState.clear(req.tmp)
       if (final) return ended('failed', attempt, last)
       try {
         await sleep(backoff(policy, attempt, last.retryAfterMs), undefined, { signal: req.signal })
@@ -94,39 +65,4 @@ export function backoff(policy: Pick<DownloadPolicy, 'baseDelayMs' | 'maxDelayMs
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1))
   const jittered = ceiling / 2 + Math.random() * (ceiling / 2)
   return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0))
-}
-
-/**
- * One attempt holds a connection slot only while it talks to the server: the
- * file is created while the request waits for its first byte, and the last
- * write, the close and the rename run after the slot went to the next file.
- */
-async function attemptOnce({ dispatcher, disk, policy }: Downloader, req: DownloadRequest, attempt: number) {
-  const partial = req.mayHavePartial || attempt > 1 ? await loadPartial(req.tmp) : null
-  const release = await req.acquireConnection()
-  req.progress.attempt = attempt
-  // A partial file is opened to append to, in case the server resumes it.
-  const opening = FileSink.open(disk, req.tmp, partial !== null)
-  opening.catch(() => {}) // its failure is met below, once the request settles
-  let received: Received
-  try {
-    received = await receive(dispatcher, policy, req, partial, opening)
-  } catch (err) {
-    // What was received stays on disk for the next attempt to resume.
-    await opening.then((sink) => sink.close()).catch(() => {})
-    throw err
-  } finally {
-    release()
-  }
-  await (await opening).close()
-  const { bytes, size, status, hash } = received
-  if (size !== null && bytes !== size) {
-    throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, status).notResumable()
-  }
-  if (hash && hash.digest('hex') !== req.sha256) {
-    throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', status).notResumable()
-  }
-  await disk.rename(req.tmp, req.dest)
-  if (size !== null && size >= RESUME_MIN_BYTES) await savePartialMeta(req.tmp, null)
-  return { bytes, size, status }
 }

@@ -25,17 +25,33 @@ export class FileSink {
   private batchBytes = 0
   private inflight: Promise<unknown> | null = null
   private failure: unknown = null
-  private lastFlush = Date.now()
+  private lastFlush: number
   private closing: Promise<void> | null = null
+  /** Bytes whose write has completed: what a resume record may count as on disk. */
+  written = 0
 
   private constructor(
     private readonly disk: DiskCalls,
     private readonly fd: number,
-  ) {}
+    /** where the next batch is written; null: at the descriptor's own position */
+    private position: number | null,
+    private readonly now: () => number,
+  ) {
+    this.lastFlush = now()
+  }
 
   /** `append`: continue a partial file; else truncate it. */
-  static async open(disk: DiskCalls, path: string, append: boolean): Promise<FileSink> {
-    return new FileSink(disk, await disk.open(path, append ? 'a' : 'w'))
+  static async open(disk: DiskCalls, path: string, append: boolean, now: () => number = Date.now): Promise<FileSink> {
+    return new FileSink(disk, await disk.open(path, append ? 'a' : 'w'), null, now)
+  }
+
+  /**
+   * Writes from byte `position` of an existing file, leaving the rest of it
+   * as it is: one segment of a file fetched over several connections.
+   * `create`: the file is made (or emptied) first.
+   */
+  static async openAt(disk: DiskCalls, path: string, position: number, create: boolean, now: () => number = Date.now): Promise<FileSink> {
+    return new FileSink(disk, await disk.open(path, create ? 'w' : 'r+'), position, now)
   }
 
   /**
@@ -46,7 +62,7 @@ export class FileSink {
     if (this.failure) throw this.failure
     this.batch.push(chunk)
     this.batchBytes += chunk.length
-    if (this.batchBytes < BATCH_BYTES && Date.now() - this.lastFlush < FLUSH_INTERVAL_MS) return null
+    if (this.batchBytes < BATCH_BYTES && this.now() - this.lastFlush < FLUSH_INTERVAL_MS) return null
     if (!this.inflight) {
       this.flush()
       return null
@@ -60,6 +76,13 @@ export class FileSink {
   /** Empties the file, which was opened to append to: before any push. */
   async truncate(): Promise<void> {
     await ftruncateAsync(this.fd, 0)
+  }
+
+  /** Empties the file and writes from its first byte again: before any push. */
+  async rewind(): Promise<void> {
+    await ftruncateAsync(this.fd, 0)
+    if (this.position !== null) this.position = 0
+    this.written = 0
   }
 
   /**
@@ -86,10 +109,14 @@ export class FileSink {
     if (this.batch.length === 0) return
     const buffers = this.batch
     this.batch = []
+    const bytes = this.batchBytes
     this.batchBytes = 0
-    this.lastFlush = Date.now()
-    const write = this.writeAll(buffers, small).then(
+    this.lastFlush = this.now()
+    const position = this.position
+    if (position !== null) this.position = position + bytes
+    const write = this.writeAll(buffers, small, position).then(
       () => {
+        this.written += bytes
         if (this.inflight === write) this.inflight = null
       },
       (err: unknown) => {
@@ -105,13 +132,17 @@ export class FileSink {
    * it answers ENOSPC. The rest is written again, so that the error comes,
    * rather than a file silently short of bytes that were counted as received.
    */
-  private async writeAll(buffers: Buffer[], small: boolean): Promise<void> {
-    const bytesWritten = small ? await this.disk.writev(this.fd, buffers) : (await writevAsync(this.fd, buffers)).bytesWritten
+  private async writeAll(buffers: Buffer[], small: boolean, position: number | null): Promise<void> {
+    const bytesWritten = small
+      ? await this.disk.writev(this.fd, buffers, position)
+      : (await writevAsync(this.fd, buffers, position ?? undefined)).bytesWritten
     let rest = bytesWritten < total(buffers) ? Buffer.concat(buffers).subarray(bytesWritten) : null
+    let at = position === null ? null : position + bytesWritten
     while (rest && rest.length > 0) {
-      const { bytesWritten: n } = await writeAsync(this.fd, rest)
+      const { bytesWritten: n } = await writeAsync(this.fd, rest, 0, rest.length, at)
       if (n === 0) throw new Error('the disk took no bytes')
       rest = rest.subarray(n)
+      if (at !== null) at += n
     }
   }
 }

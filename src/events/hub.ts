@@ -1,9 +1,13 @@
 // Fan-out of task event streams to any number of subscribers in one API
 // process, over two Redis connections whatever their number: the shared
 // command connection reads history, one blocking connection XREADs the live
-// tail of every stream that has a subscriber here.
-import type { Redis } from 'ioredis'
+// tail of every stream that has a subscriber here. In a Redis Cluster one
+// XREAD cannot span slots, and each task's stream has a slot of its own: there
+// the reader asks each stream without blocking, every CLUSTER_POLL_MS while
+// nothing comes.
 import type { Logger } from '../logger.js'
+import type { RedisClient } from '../redis/connection.js'
+import { hashTagOf } from '../tasks/keys.js'
 
 export interface TaskEvent {
   id: string
@@ -32,6 +36,7 @@ const HISTORY_BATCH = 1000
 const LIVE_BATCH = 1000
 const BLOCK_MS = 10_000
 const RETRY_MS = 500
+const CLUSTER_POLL_MS = 100
 
 /** Stream ids are "<ms>-<seq>". */
 export function compareIds(a: string, b: string): number {
@@ -65,14 +70,16 @@ export class EventHub {
   private readonly heartbeats: NodeJS.Timeout
 
   constructor(
-    private readonly redis: Redis,
-    private readonly reader: Redis,
+    private readonly redis: RedisClient,
+    private readonly reader: RedisClient,
     private readonly log: Logger,
     heartbeatMs: number,
   ) {
-    reader.on('ready', () => {
-      reader.client('ID').then((id) => (this.readerId = Number(id)), () => (this.readerId = null))
-    })
+    if (!reader.isCluster) {
+      reader.on('ready', () => {
+        reader.client('ID').then((id) => (this.readerId = Number(id)), () => (this.readerId = null))
+      })
+    }
     this.heartbeats = setInterval(() => {
       for (const sub of this.all) sub.heartbeat()
     }, heartbeatMs)
@@ -174,7 +181,9 @@ export class EventHub {
       let res: [string, RawEntry[]][] | null
       try {
         this.blocking = true
-        res = (await this.reader.xread('COUNT', LIVE_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as [string, RawEntry[]][] | null
+        res = this.reader.isCluster
+          ? await this.poll(keys, ids)
+          : ((await this.reader.xread('COUNT', LIVE_BATCH, 'BLOCK', BLOCK_MS, 'STREAMS', ...keys, ...ids)) as [string, RawEntry[]][] | null)
       } catch (err) {
         if (this.closed) break
         this.log.warn({ err: { message: (err as Error).message } }, 'event reader failed, retrying')
@@ -191,5 +200,31 @@ export class EventHub {
         for (const sub of w.subs) this.deliver(sub, events)
       }
     }
+  }
+
+  /** Cluster mode: one XREAD per slot, side by side; when none has news, a pause that a new subscriber cuts short. */
+  private async poll(keys: string[], ids: string[]): Promise<[string, RawEntry[]][] | null> {
+    const bySlot = new Map<string, number[]>()
+    keys.forEach((k, i) => {
+      const tag = hashTagOf(k)
+      bySlot.set(tag, [...(bySlot.get(tag) ?? []), i])
+    })
+    const reads = [...bySlot.values()].map(async (group) => {
+      const streams = [...group.map((i) => keys[i]!), ...group.map((i) => ids[i]!)]
+      return ((await this.reader.xread('COUNT', LIVE_BATCH, 'STREAMS', ...streams)) as [string, RawEntry[]][] | null) ?? []
+    })
+    const res = (await Promise.all(reads)).flat()
+    if (res.length > 0) return res
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.wakeup = null
+        resolve()
+      }, CLUSTER_POLL_MS)
+      this.wakeup = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    return null
   }
 }

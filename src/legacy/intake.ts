@@ -7,15 +7,16 @@
 // runs once.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Value } from 'typebox/value'
+import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
 import { tokenSignerFor } from '../events/token.js'
 import type { Logger } from '../logger.js'
-import { closeRedis, createRedis } from '../redis/connection.js'
-import { createTaskQueue } from '../tasks/queue.js'
+import type { RedisClient } from '../redis/connection.js'
+import { hashTagOf } from '../tasks/keys.js'
 import { TaskRequest } from '../tasks/schemas.js'
 import { taskServiceFor, type TaskService } from '../tasks/service.js'
-import { createTaskStore, type TaskStore } from '../tasks/store.js'
+import type { TaskStore } from '../tasks/store.js'
 
 export interface LegacyIntake {
   close(): Promise<void>
@@ -24,28 +25,32 @@ export interface LegacyIntake {
 const BLOCK_SECONDS = 5
 const RETRY_MS = 1000
 
-export const legacyKeys = (queuePrefix: string) => ({
-  processing: `${queuePrefix}:legacy:processing`,
+/**
+ * The processing list carries the source list's hash tag: BLMOVE moves
+ * between two keys of one Redis Cluster slot only. `previous` is where
+ * versions before Cluster support kept it, drained at start.
+ */
+export const legacyKeys = (queuePrefix: string, source: string) => ({
+  processing: `${queuePrefix}:{${hashTagOf(source)}}:legacy:processing`,
+  previous: `${queuePrefix}:legacy:processing`,
   dead: `${queuePrefix}:legacy:dead`,
 })
 
-export async function startLegacyIntake(config: Config, redisUrl: string, log: Logger): Promise<LegacyIntake> {
+/** Takes seed-format tasks on the worker role's backend, which the caller closes after the intake. */
+export async function startLegacyIntake(config: Config, backend: Backend, log: Logger): Promise<LegacyIntake> {
   const source = config.LEGACY_TASK_QUEUE
-  const { processing, dead } = legacyKeys(config.QUEUE_PREFIX)
-  const redis = createRedis(redisUrl, 'worker', log)
-  const blocking = createRedis(redisUrl, 'worker', log) // BLMOVE blocks its connection
-  const queue = createTaskQueue(redis, config.QUEUE_PREFIX)
-  queue.on('error', (err) => log.warn({ err: { message: err.message } }, 'queue error'))
-  const store = createTaskStore(redis, config)
-  const tasks = taskServiceFor(config, redis, queue, tokenSignerFor(config))
+  const { processing, previous, dead } = legacyKeys(config.QUEUE_PREFIX, source)
+  const { redis, store } = backend
+  const blocking = backend.connect('legacy') // BLMOVE blocks its connection
+  const tasks = taskServiceFor(config, backend, tokenSignerFor(config))
   const handler = { tasks, store, redis, dead, log, replyTtl: config.REPLY_TTL_SECONDS }
   let closed = false
 
-  async function handleUntilDone(message: string): Promise<void> {
+  async function handleUntilDone(message: string, list = processing): Promise<void> {
     for (;;) {
       try {
         await handle(handler, message)
-        await redis.lrem(processing, 1, message)
+        await redis.lrem(list, 1, message)
         return
       } catch (err) {
         if (closed) return // still in the processing list: recovered at the next start
@@ -57,7 +62,9 @@ export async function startLegacyIntake(config: Config, redisUrl: string, log: L
 
   const loop = (async () => {
     // What a process that died had taken and not finished.
-    for (const message of await redis.lrange(processing, 0, -1)) await handleUntilDone(message)
+    for (const list of [previous, processing]) {
+      for (const message of await redis.lrange(list, 0, -1)) await handleUntilDone(message, list)
+    }
     while (!closed) {
       let message: string | null
       try {
@@ -80,8 +87,6 @@ export async function startLegacyIntake(config: Config, redisUrl: string, log: L
       closed = true
       blocking.disconnect() // ends a BLMOVE in progress
       await loop
-      await closeRedis(redis)
-      await queue.close()
     },
   }
 }
@@ -89,7 +94,7 @@ export async function startLegacyIntake(config: Config, redisUrl: string, log: L
 interface Handler {
   tasks: TaskService
   store: TaskStore
-  redis: ReturnType<typeof createRedis>
+  redis: RedisClient
   dead: string
   log: Logger
   replyTtl: number
@@ -128,10 +133,10 @@ async function handle(h: Handler, message: string): Promise<void> {
  */
 async function deadLetter(h: Handler, message: string, reason: string, taskId: string | null): Promise<void> {
   h.log.warn({ taskId, reason }, 'invalid legacy message moved to the dead-letter list')
-  const p = h.redis.multi().lpush(h.dead, JSON.stringify({ reason, message, at: new Date().toISOString() }))
+  // Two steps: in a Cluster the two lists live in different slots.
+  await h.redis.lpush(h.dead, JSON.stringify({ reason, message, at: new Date().toISOString() }))
   if (taskId && !(await h.store.lifecycle(taskId)).exists) {
     const reply = h.store.keys(taskId).reply
-    p.lpush(reply, 'start', 'end').expire(reply, h.replyTtl)
+    await h.redis.multi().lpush(reply, 'start', 'end').expire(reply, h.replyTtl).exec()
   }
-  await p.exec()
 }

@@ -34,5 +34,19 @@ export const cancelChannel = (config: KeyConfig) => `${config.QUEUE_PREFIX}:canc
 /** Sorted set of finished tasks by end time (ms): what the retention sweeper works from. */
 export const finishedIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:finished`
 
+/**
+ * What Redis Cluster hashes a key by: the text between its first `{` and the
+ * next `}` when not empty, else the whole key. A key named `{tag}...` lands
+ * in the same slot as `key`.
+ */
+export function hashTagOf(key: string): string {
+  const open = key.indexOf('{')
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1)
+    if (close > open + 1) return key.slice(open + 1, close)
+  }
+  return key
+}
+
 /** Sorted set of webhook deliveries to make, "<task_id>/<delivery_id>" by when (ms) each is due. */
 export const webhookIndex = (config: KeyConfig) => `${config.QUEUE_PREFIX}:webhooks`

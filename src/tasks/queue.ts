@@ -20,6 +20,9 @@ export const jobPriority = (p: Priority): number => ({ high: 1, normal: 2, low: 
 /** The hash tag keeps every BullMQ key of the queue in one Redis Cluster slot. */
 export const bullPrefix = (queuePrefix: string) => `{${queuePrefix}}`
 
+/** A key in the queue's slot: what a WAIT after adding a job is sent beside. */
+export const queueKey = (queue: Queue<TaskJob>) => queue.keys.meta!
+
 /**
  * Jobs retried by BullMQ are tasks whose run threw (Redis trouble mid-task):
  * a retry resumes where the last attempt stopped.

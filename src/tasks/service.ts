@@ -1,7 +1,7 @@
 // What the API does with tasks; routes/tasks.ts only maps HTTP onto it.
 import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
+import type { Backend } from '../backend.js'
 import type { TokenSigner } from '../events/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
@@ -10,17 +10,20 @@ import { fileNameProblem, assignSavedNames } from './names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from './paths.js'
+import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
+import type { RedisClient } from '../redis/connection.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
-import { jobIdOf, jobPriority, type TaskJob } from './queue.js'
+import { jobIdOf, jobPriority, queueKey, type TaskJob } from './queue.js'
 import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
-import { createTaskStore, type FileSpec, type TaskStore } from './store.js'
+import type { FileSpec, TaskStore } from './store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
 export interface TaskServiceDeps {
-  redis: Redis
+  redis: RedisClient
   store: TaskStore
   list: TaskList
   queue: Queue<TaskJob>
+  acks: ReplicaAcks | null
   tokens: TokenSigner
   policy: AddressPolicy
   /** why a callback_url is refused at submit (WEBHOOK_SECRET, address policy) */
@@ -32,12 +35,13 @@ export interface TaskServiceDeps {
 export type TaskService = ReturnType<typeof createTaskService>
 
 /** The service as the configuration sets it up, for every process that takes tasks (API, legacy intake). */
-export function taskServiceFor(config: Config, redis: Redis, queue: Queue<TaskJob>, tokens: TokenSigner): TaskService {
+export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSigner): TaskService {
   return createTaskService({
-    redis,
-    store: createTaskStore(redis, config),
-    list: createTaskList(redis, config),
-    queue,
+    redis: backend.redis,
+    store: backend.store,
+    list: createTaskList(backend.redis, config),
+    queue: backend.queue,
+    acks: backend.acks,
     tokens,
     policy: addressPolicyFor(config),
     checkCallback: callbackCheckFor(config),
@@ -51,14 +55,14 @@ const MAX_DETAILS = 100
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, list, queue, tokens, policy, checkCallback, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, acks, tokens, policy, checkCallback, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
     try {
       return await step()
     } catch (err) {
-      if (redis.status !== 'ready' || isConnectionError(err)) throw new UnavailableError()
+      if (redis.status !== 'ready' || isConnectionError(err) || err instanceof ReplicaAckError) throw new UnavailableError()
       throw err
     }
   }
@@ -67,6 +71,8 @@ export function createTaskService({ redis, store, list, queue, tokens, policy, c
     // The job id makes this idempotent: adding an existing job is a no-op.
     const p = priority ?? (await store.priority(taskId))
     await queue.add('task', { taskId }, { jobId: jobId ?? jobIdOf(taskId), priority: jobPriority(p) })
+    // In a Cluster the queue's keys live on another node than the task's.
+    await replicated(redis, queueKey(queue), acks)
     await store.accept(taskId)
   }
 
@@ -244,5 +250,9 @@ function fingerprintOf(spec: FileSpec[]): string {
 
 function isConnectionError(err: unknown): boolean {
   if (!(err instanceof Error)) return false
-  return err.name === 'MaxRetriesPerRequestError' || /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET/.test(err.message)
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    err.name === 'ClusterAllFailedError' ||
+    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|READONLY/.test(err.message)
+  )
 }

@@ -1,7 +1,8 @@
 // The task's state in Redis, the source of truth every process reads.
 import { randomUUID } from 'node:crypto'
-import type { Redis } from 'ioredis'
 import { redactUrl } from '../logger.js'
+import type { RedisClient } from '../redis/connection.js'
+import type { ReplicaAcks } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileState, FileStatus, Priority, TaskState, TaskStatus, Totals, WebhookStatus } from './schemas.js'
@@ -66,9 +67,14 @@ const intOrNull = (v: string | undefined) => (v === undefined || v === '' ? null
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
-export function createTaskStore(redis: Redis, config: StoreConfig) {
+/**
+ * With `acks` (REDIS_REPLICA_ACKS), every step that changes what PHP or a
+ * reader sees resolves only once the replicas have it: a failover then
+ * cannot take back a step the caller went on from. Progress is not waited for.
+ */
+export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: ReplicaAcks | null = null) {
   const keys = (id: string) => taskKeys(config, id)
-  const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args)
+  const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args, acks)
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
   const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
@@ -142,7 +148,7 @@ export function createTaskStore(redis: Redis, config: StoreConfig) {
 
     /** The files being downloaded (bytes so far, attempt) and the totals; one round trip. */
     async progress(id: string, running: RunningFile[], totals: Totals): Promise<void> {
-      await run(scripts.progress, id, [JSON.stringify(totals), ...running.flatMap((f) => [f.index, f.bytes, f.attempt])])
+      await scripts.progress.run(redis, keyList(keys(id)), [JSON.stringify(totals), ...running.flatMap((f) => [f.index, f.bytes, f.attempt])])
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {

@@ -2,7 +2,7 @@
 // task ids by creation time. The index is written beside the task, not in its
 // Lua step (it is shared by all tasks, so outside their Redis Cluster slot);
 // entries whose task is gone (purged, expired) are dropped as a page meets them.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/connection.js'
 import { taskKeys, type KeyConfig } from './keys.js'
 import type { Priority, TaskState, TaskSummary } from './schemas.js'
 
@@ -40,7 +40,7 @@ const META_FIELDS = ['task_id', 'state', 'created_at', 'started_at', 'finished_a
 
 export type TaskList = ReturnType<typeof createTaskList>
 
-export function createTaskList(redis: Redis, config: KeyConfig) {
+export function createTaskList(redis: RedisClient, config: KeyConfig) {
   const index = `${config.QUEUE_PREFIX}:tasks`
 
   /** Entries after the cursor, newest first: (score desc, id desc), as ZREVRANGEBYSCORE orders them. */
@@ -57,11 +57,10 @@ export function createTaskList(redis: Redis, config: KeyConfig) {
   }
 
   async function summaries(entries: readonly Cursor[]): Promise<(TaskSummary | null)[]> {
-    const pipeline = redis.pipeline()
-    for (const e of entries) pipeline.hmget(taskKeys(config, e.id).meta, ...META_FIELDS)
-    const results = (await pipeline.exec()) ?? []
-    return results.map(([err, values]) => {
-      if (err) throw err
+    // Side by side rather than in one pipeline: in a Redis Cluster each task's
+    // hash lives in its own slot, which one pipeline cannot span.
+    const results = await Promise.all(entries.map((e) => redis.hmget(taskKeys(config, e.id).meta, ...META_FIELDS)))
+    return results.map((values) => {
       const [taskId, state, created, started, finished, files, done, failed, bytesDone, priority] = values as (string | null)[]
       if (!taskId || !state || !created) return null
       return {

@@ -1,5 +1,5 @@
 // The webhook loop as the configuration sets it up, in every worker process.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/connection.js'
 import type { Config } from '../config.js'
 import { tokenSignerFor } from '../events/token.js'
 import type { Logger } from '../logger.js'
@@ -9,7 +9,7 @@ import { startWebhookLoop, type WebhookLoop } from './deliveries.js'
 import { createDeliveryStore } from './store.js'
 
 /** Null without WEBHOOK_SECRET: no task can have a callback_url then, and nothing could be signed. */
-export function startWebhooks(config: Config, redis: Redis, metrics: Metrics, log: Logger): WebhookLoop | null {
+export function startWebhooks(config: Config, redis: RedisClient, metrics: Metrics, log: Logger): WebhookLoop | null {
   if (!config.WEBHOOK_SECRET) return null
   return startWebhookLoop({
     store: createDeliveryStore(redis, config),

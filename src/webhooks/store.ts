@@ -4,7 +4,7 @@
 // due, and is what every worker's delivery loop reads. The index is written
 // right after that step, and again whenever a task that has ended is looked at
 // (a worker resuming it, a cancel), so a process dying in between loses nothing.
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../redis/connection.js'
 import { LuaScript } from '../redis/script.js'
 import { taskKeys, webhookIndex, type KeyConfig } from '../tasks/keys.js'
 import type { TaskState, Totals, WebhookState, WebhookStatus } from '../tasks/schemas.js'
@@ -57,7 +57,7 @@ const parseMember = (member: string) => {
 
 export type DeliveryStore = ReturnType<typeof createDeliveryStore>
 
-export function createDeliveryStore(redis: Redis, config: KeyConfig) {
+export function createDeliveryStore(redis: RedisClient, config: KeyConfig) {
   const hashOf = (taskId: string) => taskKeys(config, taskId).webhook
   const index = webhookIndex(config)
 

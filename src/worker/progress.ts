@@ -1,4 +1,4 @@
-import type { DownloadProgress } from '../download/download-file.js'
+import type { DownloadProgress } from '../download/types.js'
 import type { Logger } from '../logger.js'
 import type { Totals } from '../tasks/schemas.js'
 import type { RunningFile, TaskStore } from '../tasks/store.js'

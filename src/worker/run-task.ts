@@ -1,6 +1,7 @@
-// One task on one worker: every file not yet finished is downloaded, with at
-// most MAX_CONNECTIONS_PER_TASK connections at once and MAX_CONCURRENT_DOWNLOADS
-// in the whole process; files finished by an earlier (dead) worker are skipped.
+// One task on one worker: every file not yet finished is downloaded, with
+// connections granted by the process's scheduler (at most
+// MAX_CONNECTIONS_PER_TASK for the task, shared fairly with the other tasks);
+// files finished by an earlier (dead) worker are skipped.
 import { defaultMaxListeners, setMaxListeners } from 'node:events'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,7 +12,8 @@ import type { Metrics } from '../metrics.js'
 import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { FileEndRecorder } from './file-ends.js'
 import { TaskProgress } from './progress.js'
-import { acquireEach, forEachLimited, Semaphore } from './semaphore.js'
+import { forEachLimited } from './for-each-limited.js'
+import { hostOf, type Scheduler, type TaskLane } from './scheduler.js'
 
 /** Abort reasons: only a cancel ends the task; any other abort leaves it for a resume. */
 export const CANCELLED = 'cancelled'
@@ -27,7 +29,7 @@ const FILES_PER_CONNECTION = 2
 export interface TaskRunnerDeps {
   store: TaskStore
   downloader: Downloader
-  downloads: Semaphore
+  scheduler: Scheduler
   metrics: Metrics
   downloadDir: string
   maxConnectionsPerTask: number
@@ -77,20 +79,13 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   setMaxListeners(inHand + defaultMaxListeners, signal)
   const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
   const endTimer = deps.metrics.taskSeconds.startTimer()
+  const lane = deps.scheduler.join(deps.maxConnectionsPerTask)
   try {
-    const connections = new Semaphore(deps.maxConnectionsPerTask)
-    const acquireConnection = async () => {
-      const release = await acquireEach([connections, deps.downloads], signal)
-      deps.metrics.activeDownloads.inc()
-      return () => {
-        deps.metrics.activeDownloads.dec()
-        release()
-      }
-    }
     const ends = new FileEndRecorder(store, taskId)
-    const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, acquireConnection }
+    const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, lane }
     await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
+    lane.close()
     progress.stop()
     endTimer()
   }
@@ -115,13 +110,14 @@ interface TaskRun {
   ends: FileEndRecorder
   signal: AbortSignal
   log: Logger
-  acquireConnection: () => Promise<() => void>
+  lane: TaskLane
 }
 
 /** One file of the task. */
 async function runFile(run: TaskRun, index: number): Promise<void> {
-  const { deps, task, dir, tmpDir, progress, signal, log } = run
+  const { deps, task, dir, tmpDir, progress, signal, log, lane } = run
   const file = task.spec[index]!
+  const host = hostOf(file.url)
   const started = performance.now()
   const outcome = await downloadFile(deps.downloader, {
     url: file.url,
@@ -131,7 +127,8 @@ async function runFile(run: TaskRun, index: number): Promise<void> {
     signal,
     progress: progress.track(index),
     mayHavePartial: task.states[index] === 'downloading',
-    acquireConnection: run.acquireConnection,
+    acquireConnection: () => lane.acquire(host, signal),
+    extra: lane,
   })
   // An aborted file is settled by the task's end (cancel) or its resume.
   if (signal.aborted) return

@@ -1,20 +1,20 @@
 // The worker role: takes tasks from the BullMQ queue and runs them.
 import { WaitingError, Worker, type Job } from 'bullmq'
+import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
 import { DiskCalls } from '../download/disk-calls.js'
 import { addressPolicyFor } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
-import { closeRedis, createRedis, warnIfEvicting } from '../redis/connection.js'
+import { warnIfEvicting } from '../redis/connection.js'
 import { cancelChannel } from '../tasks/keys.js'
 import { downloadDirProblem } from '../tasks/paths.js'
 import { bullPrefix, JOB_ATTEMPTS, TASK_QUEUE, type TaskJob } from '../tasks/queue.js'
 import { startRetentionSweeper } from '../tasks/retention.js'
-import { createTaskStore } from '../tasks/store.js'
 import { startWebhooks } from '../webhooks/start.js'
 import { CANCELLED, runTask, TaskInterruptedError } from './run-task.js'
-import { Semaphore } from './semaphore.js'
+import { Scheduler } from './scheduler.js'
 
 const CANCEL_POLL_MS = 1000
 const SHUTDOWN = 'shutdown'
@@ -33,11 +33,11 @@ export interface TaskWorker {
   close(): Promise<void>
 }
 
-export async function startWorker(config: Config, redisUrl: string, log: Logger, metrics: Metrics): Promise<TaskWorker> {
-  const redis = createRedis(redisUrl, 'worker', log)
+/** Runs tasks on the worker role's backend, which the caller closes after the worker. */
+export async function startWorker(config: Config, backend: Backend, log: Logger, metrics: Metrics): Promise<TaskWorker> {
+  const { redis, store } = backend
   // A subscribed connection can do nothing else: it gets its own.
-  const subscriber = createRedis(redisUrl, 'worker', log)
-  const store = createTaskStore(redis, config)
+  const subscriber = backend.connect('cancel')
   const { agent, dispatcher } = createDownloadAgent({
     policy: addressPolicyFor(config),
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
@@ -55,9 +55,15 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
         maxBytes: config.MAX_FILE_BYTES,
         minSpeedBytes: config.DOWNLOAD_MIN_SPEED_BYTES,
         minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
+        segmentMinBytes: config.SEGMENT_MIN_BYTES,
       },
     },
-    downloads: new Semaphore(config.MAX_CONCURRENT_DOWNLOADS),
+    // One per process: every task it runs shares its connections.
+    scheduler: new Scheduler({
+      maxConnections: config.MAX_CONCURRENT_DOWNLOADS,
+      maxPerHost: config.MAX_CONNECTIONS_PER_HOST,
+      onCount: (n) => metrics.activeDownloads.set(n),
+    }),
     metrics,
     downloadDir: config.DOWNLOAD_DIR,
     maxConnectionsPerTask: config.MAX_CONNECTIONS_PER_TASK,
@@ -117,7 +123,8 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
     const jobId = running.get(taskId)
     if (jobId && worker.cancelJob(jobId, CANCELLED)) log.info({ taskId }, 'cancelling task')
   }
-  subscriber.on('message', (_channel: string, taskId: string) => cancel(taskId))
+  const onCancel = (_channel: string, taskId: string) => cancel(taskId)
+  subscriber.on('message', onCancel)
   await subscriber.subscribe(cancelChannel(config))
   // The published request is instant but lost if this connection was down at
   // that moment: the flag in Redis is checked every second as well.
@@ -151,11 +158,10 @@ export async function startWorker(config: Config, redisUrl: string, log: Logger,
         clearTimeout(interrupt)
         clearInterval(cancelPoll)
       }
+      subscriber.off('message', onCancel) // the connection itself closes with the backend
       await sweeper?.close()
       await webhooks?.close()
-      await closeRedis(subscriber)
       await agent.close()
-      await closeRedis(redis)
     },
   }
 }

@@ -67,7 +67,7 @@ export interface ZipPlan {
   dosDate: number
 }
 
-/** The length of the local header, data and data descriptor of an entry. */
+/** The parts of an entry's records whose length depends on zip64: local extra field, data descriptor, central extra field. */
 const localExtraLen = (e: PlannedEntry) => (e.zip64Size ? 20 : 0)
 const descriptorLen = (e: PlannedEntry) => (e.zip64Size ? 24 : 16)
 const centralExtraLen = (e: PlannedEntry) => (e.zip64Size || e.zip64Offset ? 4 + (e.zip64Size ? 16 : 0) + (e.zip64Offset ? 8 : 0) : 0)

@@ -12,7 +12,8 @@
 //   /r/<n>/f/...  answer through n redirects
 //   /to?url=U     redirect to any URL
 //   /self/...     redirect to itself, forever
-//   norange=1     ignore Range headers
+//   norange=1     ignore Range headers (bytes=A- and bytes=A-B are honoured otherwise)
+//   ranges=none   a server that knows no ranges: no Accept-Ranges, Range ignored
 //   badrange=1    answer 206 with the whole file, whatever was asked
 //   earlyHints=1  send a 103 Early Hints before the answer
 //   etag=X        strong validator (default derived from name and size)
@@ -59,6 +60,10 @@ export interface OriginRequest {
   path: string
   range: string | undefined
   ifRange: string | undefined
+  /** body bytes written to the socket so far */
+  sent: number
+  /** when it arrived (performance.now()) */
+  at: number
   /** settles once the exchange is over: whether the whole response was handed to the client's socket */
   delivered: Promise<boolean>
 }
@@ -68,12 +73,17 @@ export interface Origin {
   url(name: string, params?: Record<string, string | number>): string
   requests: OriginRequest[]
   hits(name: string): number
+  /** the most requests in progress at once since the origin started (or since resetPeak) */
+  peakConcurrent(): number
+  resetPeak(): void
   close(): Promise<void>
 }
 
 export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const served = new Map<string, number>()
   const requests: OriginRequest[] = []
+  let concurrent = 0
+  let peak = 0
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy())
   })
@@ -84,7 +94,21 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       res.once('finish', () => resolve(true))
       res.once('close', () => resolve(false))
     })
-    requests.push({ path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, delivered })
+    // Over when the origin ends it, or the client goes: the client may ask again before 'close' is emitted here.
+    peak = Math.max(peak, ++concurrent)
+    let over = false
+    const ended = () => {
+      if (!over) concurrent--
+      over = true
+    }
+    res.once('close', ended)
+    const resEnd = res.end.bind(res)
+    res.end = ((...args: Parameters<typeof res.end>) => {
+      ended()
+      return resEnd(...args)
+    }) as typeof res.end
+    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, sent: 0, at: performance.now(), delivered }
+    requests.push(record)
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))
 
@@ -136,25 +160,30 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const version = q('versions') ? `${name}#v${count}` : name
     const etag = `"${q('etag') ?? sha256Hex(Buffer.from(`${version}:${size}`)).slice(0, 16)}"`
     let start = 0
+    let end = size
     let status = 200
-    const headers: Record<string, string | number> = { etag, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' }
-    const range = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
+    const headers: Record<string, string | number> = { etag, 'content-type': 'application/octet-stream' }
+    const noRanges = q('ranges') === 'none'
+    if (!noRanges) headers['accept-ranges'] = 'bytes'
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '')
     const ifRange = req.headers['if-range']
-    if (range && !q('norange') && (!ifRange || ifRange === etag) && Number(range[1]) < size) {
+    if (range && !q('norange') && !noRanges && (!ifRange || ifRange === etag) && Number(range[1]) < size) {
       start = Number(range[1])
+      end = range[2] ? Math.min(size, Number(range[2]) + 1) : size
       status = 206
-      headers['content-range'] = `bytes ${start}-${size - 1}/${size}`
+      headers['content-range'] = `bytes ${start}-${end - 1}/${size}`
     }
     if (q('badrange')) {
       start = 0
+      end = size
       status = 206
       headers['content-range'] = `bytes 0-${size - 1}/${size}`
     }
-    headers['content-length'] = size - start
+    headers['content-length'] = end - start
     if (q('bigHeaders')) headers['x-padding'] = 'p'.repeat(num('bigHeaders', 0))
     res.writeHead(status, headers)
 
-    const body = fileBytes(version, size, start, size)
+    const body = fileBytes(version, size, start, end)
     const cutAt = (k: string) => (q(k) !== null && firstTimes ? Math.max(0, num(k, 0) - start) : null)
     const reset = cutAt('reset')
     const stall = cutAt('stall')
@@ -167,8 +196,10 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     const began = performance.now()
     for (let i = 0, tick = 1; i < limit; i += chunk, tick++) {
       const piece = body.subarray(i, Math.min(i + chunk, limit))
+      record.sent += piece.length
       if (!res.write(piece)) await drainedOrClosed(res)
-      if (rate > 0) await sleep(Math.max(0, began + tick * 50 - performance.now()))
+      // No pause after the last piece: the client has the whole body, the answer ends.
+      if (rate > 0 && i + chunk < limit) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
     }
     if (reset !== null && reset < body.length) {
@@ -192,6 +223,8 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     url: (name, params) => originUrl(base, name, params),
     requests,
     hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
+    peakConcurrent: () => peak,
+    resetPeak: () => (peak = concurrent),
     close: async () => {
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))

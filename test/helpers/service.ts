@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import type { FastifyInstance } from 'fastify'
-import { Redis } from 'ioredis'
+import { Redis, type Cluster } from 'ioredis'
 import { buildApp } from '../../src/app.js'
+import { openBackend } from '../../src/backend.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { createLogger, type Logger } from '../../src/logger.js'
 import { createMetrics, type Metrics } from '../../src/metrics.js'
@@ -33,6 +34,8 @@ export async function testEnv(name: string, overrides: Record<string, string> = 
     RETRY_MAX_DELAY_MS: '200',
     DOWNLOAD_IDLE_TIMEOUT_MS: '1000',
     SHUTDOWN_GRACE_MS: '0',
+    // No fixed port: test files run side by side, and a worker on 9464 makes the next one fail to start.
+    METRICS_PORT: '0',
     // The test origin is on loopback, which downloads may not reach by default.
     DOWNLOAD_ALLOWED_CIDRS: '127.0.0.0/8',
     ...overrides,
@@ -70,9 +73,12 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
   const config = loadConfig(env)
   log ??= createLogger(config.LOG_LEVEL)
   const metrics = createMetrics()
-  const app = await buildApp(config, { logger: log, metrics })
+  // As src/service.ts does for ROLE=all: one backend per role.
+  const apiBackend = openBackend(config, 'api', log)
+  const app = await buildApp(config, { backend: apiBackend, logger: log, metrics })
   await app.ready()
-  const worker = withWorker ? await startWorker(config, config.REDIS_URL!, log, metrics) : null
+  const workerBackend = withWorker ? openBackend(config, 'worker', log) : null
+  const worker = workerBackend ? await startWorker(config, workerBackend, log, metrics) : null
   return {
     config,
     metrics,
@@ -80,7 +86,9 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
     worker,
     close: async () => {
       await worker?.close()
+      await workerBackend?.close()
       await app.close()
+      await apiBackend.close()
     },
   }
 }
@@ -89,8 +97,8 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
  * Reads a reply list the way the PHP backend does (BRPOP, oldest first) until
  * `end`, on a connection of its own. Throws when `end` does not come in time.
  */
-export async function readReplies(key: string, timeoutMs = 20_000, redisUrl = REDIS_URL): Promise<string[]> {
-  const redis = new Redis(redisUrl)
+export async function readReplies(key: string, timeoutMs = 20_000, redisUrl: string | (() => Redis | Cluster) = REDIS_URL): Promise<string[]> {
+  const redis = typeof redisUrl === 'string' ? new Redis(redisUrl) : redisUrl()
   const messages: string[] = []
   const deadline = Date.now() + timeoutMs
   try {
@@ -129,19 +137,28 @@ export interface ChildService {
  * started". From the sources through tsx, or, with `built`, as production runs
  * it: dist/src/main.js (run `npm run build` first).
  */
-export async function spawnService(env: Record<string, string>, opts: { built?: boolean; nodeArgs?: string[] } = {}): Promise<ChildService> {
+export async function spawnService(
+  env: Record<string, string>,
+  opts: { built?: boolean; nodeArgs?: string[]; startTimeoutMs?: number; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<ChildService> {
   const args = [...(opts.nodeArgs ?? []), ...(opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'])]
   const child = spawn(process.execPath, args, {
     // The start is read from the log: at least info, whatever the test environment says.
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  opts.onSpawn?.(child)
   const logs: string[] = []
   const lines = createInterface({ input: child.stdout! })
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()))
   let timer: NodeJS.Timeout | undefined
   const started = new Promise<string | null>((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`service did not start in 20 s: ${logs.join('\n')}`)), 20_000)
+    const ms = opts.startTimeoutMs ?? 20_000
+    timer = setTimeout(() => {
+      // Not left running: a child that starts late would keep the test file from ever exiting.
+      child.kill('SIGKILL')
+      reject(new Error(`service did not start in ${ms} ms: ${logs.join('\n')}`))
+    }, ms)
     lines.on('line', (line) => {
       logs.push(line)
       // Parsed only when it may be the one: a loaded API logs thousands of lines a second.
@@ -155,11 +172,11 @@ export async function spawnService(env: Record<string, string>, opts: { built?: 
     })
     child.once('exit', (code) => reject(new Error(`service exited (${code}) before starting: ${logs.join('\n')}`)))
   })
-  const address = await started.finally(() => clearTimeout(timer)).catch((err: unknown) => {
-    // A start given up on is killed: left running, it would keep the test process alive.
+  // One that did not start is not left running behind the test.
+  const address = await started.catch((err: unknown) => {
     child.kill('SIGKILL')
     throw err
-  })
+  }).finally(() => clearTimeout(timer))
   return {
     child,
     address,

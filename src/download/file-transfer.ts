@@ -1,0 +1,264 @@
+// One attempt at one file, over one connection or several. The first
+// connection asks for the whole file (or, resuming, for the first missing
+// range). Once its answer shows a known size, a strong validator and range
+// support, the file takes the connections the scheduler offers when nothing
+// else waits: each fetches a range with If-Range and writes at its offset
+// into the one partial file. The ranges and what is on disk are recorded,
+// so that whoever runs the next attempt, in this worker or another, fetches
+// only what is missing.
+import { createHash, type Hash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import { DownloadError } from './errors.js'
+import { FileSink } from './file-sink.js'
+import { ResumeState, RESUME_MIN_BYTES, type Segment } from './resume-state.js'
+import { RestartError, SegmentReceiver, type AnswerInfo, type SegmentContext } from './segment-receiver.js'
+import { planNext } from './segment-planner.js'
+import type { DownloadRequest, Downloader, ExtraWanter, Release } from './types.js'
+
+/** How often a running file's record is brought up to date: what a kill -9 may cost to fetch again, per connection. */
+const SAVE_INTERVAL_MS = 1000
+const READ_BUFFER = 1024 * 1024
+
+export interface Transferred {
+  bytes: number
+  size: number | null
+  status: number
+}
+
+export class FileTransfer implements ExtraWanter {
+  readonly host: string
+  private state: ResumeState | null = null
+  private lead: SegmentReceiver | null = null
+  private readonly running = new Map<SegmentReceiver, Release>()
+  /** missing ranges no connection fetches yet */
+  private readonly pending: Segment[] = []
+  /** ranges split off with a connection, waiting for their record to be saved */
+  private readonly starting = new Set<Segment>()
+  /** receivers running, segments waiting for their record to be saved, sinks closing */
+  private busy = 0
+  private failure: unknown = null
+  private hash: Hash | null = null
+  private hashAtEnd = false
+  private status = 0
+  private size: number | null = null
+  private wanting = false
+  private timer: NodeJS.Timeout | null = null
+  private idle!: () => void
+  private readonly settled = new Promise<void>((resolve) => (this.idle = resolve))
+
+  constructor(
+    private readonly downloader: Downloader,
+    private readonly req: DownloadRequest,
+    private readonly attempt: number,
+    /** false: this attempt uses one connection (a server ignored a range before) */
+    private split: boolean,
+  ) {
+    this.host = new URL(req.url).host
+  }
+
+  async run(): Promise<Transferred> {
+    const { req } = this
+    const resuming = req.mayHavePartial || this.attempt > 1
+    this.state = resuming ? await ResumeState.load(req.tmp) : null
+    if (resuming && !this.state) await ResumeState.forget(req.tmp)
+    const release = await req.acquireConnection()
+    req.progress.attempt = this.attempt
+    let lead: Segment = { start: 0, end: Infinity, done: 0 }
+    if (this.state) {
+      const [first, ...rest] = this.state.missing()
+      lead = first!
+      this.pending.push(...rest)
+      req.progress.bytes = this.state.received()
+      this.hashAtEnd = req.sha256 !== undefined
+      this.state.beforeSave = () => this.syncDone()
+    } else {
+      req.progress.bytes = 0
+      this.hash = req.sha256 ? createHash('sha256') : null
+    }
+    this.lead = this.start(lead, release, !this.state)
+    await this.settled
+    return this.finish()
+  }
+
+  /** The scheduler offers one more connection: a missing range or half of the widest running one. */
+  offer(release: Release): boolean {
+    const state = this.state
+    if (!state || this.failure || this.req.signal.aborted || !this.split) return (this.wanting = false)
+    const running = [...this.running.keys()].map((r) => ({ segment: r.segment, position: r.position }))
+    for (const segment of this.starting) running.push({ segment, position: segment.start })
+    const segment = planNext(this.pending, running, this.downloader.policy.segmentMinBytes ?? 0)
+    if (!segment) return (this.wanting = false)
+    if (state.segments.includes(segment)) {
+      this.start(segment, release, false)
+      return true
+    }
+    // A split: on record before its bytes land, and the whole file is hashed at the end.
+    state.segments.push(segment)
+    this.hash = null
+    this.hashAtEnd = this.req.sha256 !== undefined
+    this.busy++
+    this.starting.add(segment)
+    state.save().then(
+      () => {
+        this.busy--
+        this.starting.delete(segment)
+        if (this.failure || this.req.signal.aborted) {
+          release()
+          this.check()
+        } else this.start(segment, release, false)
+      },
+      (err: unknown) => {
+        this.busy--
+        this.starting.delete(segment)
+        release()
+        this.fail(err)
+        this.check()
+      },
+    )
+    return true
+  }
+
+  private start(segment: Segment, release: Release, create: boolean): SegmentReceiver {
+    const { disk, dispatcher } = this.downloader
+    const from = segment.start + segment.done
+    // Opened while the request is out; its failure is met when the answer needs it.
+    const opening = FileSink.openAt(disk, this.req.tmp, from, create)
+    opening.catch(() => {})
+    const receiver = new SegmentReceiver(this.context(), segment, from, opening)
+    this.running.set(receiver, release)
+    this.busy++
+    const { origin, pathname, search } = new URL(this.req.url)
+    dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers: receiver.headers() }, receiver)
+    receiver.done.then(
+      () => this.ended(receiver, null),
+      (err: unknown) => this.ended(receiver, err),
+    )
+    return receiver
+  }
+
+  private context(): SegmentContext {
+    const { req, state } = this
+    return {
+      policy: this.downloader.policy,
+      progress: req.progress,
+      signal: req.signal,
+      expect: state ? { validator: state.validator, size: state.size } : null,
+      onAnswer: (info, receiver) => this.onAnswer(info, receiver),
+      // Read per chunk: a split stops the hashing as it goes.
+      hash: () => this.hash,
+    }
+  }
+
+  private async onAnswer(info: AnswerInfo, receiver: SegmentReceiver): Promise<void> {
+    if (receiver !== this.lead) {
+      if (info.status !== 206) throw new RestartError('the server answered a range with the whole file', info.status)
+      return
+    }
+    this.status = info.status
+    if (this.state && info.status !== 206) {
+      // The whole file came instead of the rest: a new version, or no ranges.
+      // While this is the only connection, it starts over in place.
+      if (this.running.size > 1 || this.busy > 1) throw new RestartError('the server answered a range with the whole file', info.status)
+      await receiver.rewind()
+      Object.assign(receiver.segment, { start: 0, end: Infinity, done: 0 })
+      this.pending.length = 0
+      this.state = null
+      this.split = false
+      this.req.progress.bytes = 0
+      this.hash = this.req.sha256 ? createHash('sha256') : null
+      this.hashAtEnd = false
+    }
+    if (!this.state) {
+      this.size = info.size
+      if (info.size !== null) receiver.segment.end = info.size
+      await receiver.opened()
+      if (info.size !== null && info.validator && info.size >= RESUME_MIN_BYTES) {
+        this.state = new ResumeState(this.req.tmp, info.validator, info.size, [receiver.segment])
+        this.state.beforeSave = () => this.syncDone()
+        await this.state.save()
+      }
+    }
+    const state = this.state
+    if (!state) return
+    this.size = state.size
+    this.timer ??= setInterval(() => void state.save().catch(() => {}), SAVE_INTERVAL_MS)
+    const minBytes = this.downloader.policy.segmentMinBytes ?? 0
+    if (this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)) this.wantMore()
+  }
+
+  private wantMore(): void {
+    if (this.wanting || !this.req.extra) return
+    this.wanting = true
+    this.req.extra.wantExtra(this)
+  }
+
+  private ended(receiver: SegmentReceiver, err: unknown): void {
+    const release = this.running.get(receiver)!
+    this.running.delete(receiver)
+    if (err) this.fail(err)
+    const next = !this.failure && !this.req.signal.aborted ? this.pending.shift() : undefined
+    // A missing range no one fetches keeps this connection; otherwise it goes back, and
+    // the scheduler may offer it to this file again, for a split.
+    if (next) this.start(next, release, false)
+    else release()
+    // The last batch lands after the connection went on to other work.
+    receiver.close().then(
+      () => {
+        if (!err) receiver.segment.done = receiver.segment.end - receiver.segment.start
+      },
+      (e: unknown) => this.fail(e),
+    ).finally(() => {
+      this.busy--
+      if (!this.failure && this.split && this.state) this.wantMore()
+      this.check()
+    })
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure) return
+    this.failure = err
+    this.req.extra?.forget(this)
+    for (const receiver of this.running.keys()) receiver.abort(err)
+  }
+
+  private check(): void {
+    if (this.busy === 0) this.idle()
+  }
+
+  /** Brings each running segment's `done` up to the bytes its sink has written. */
+  private syncDone(): void {
+    for (const r of this.running.keys()) r.segment.done = Math.max(r.segment.done, r.written)
+  }
+
+  private async finish(): Promise<Transferred> {
+    const { req } = this
+    if (this.timer) clearInterval(this.timer)
+    req.extra?.forget(this)
+    this.wanting = false
+    if (this.failure) {
+      const resumable = !(this.failure instanceof DownloadError) || this.failure.resumable
+      if (this.state && resumable) await this.state.save().catch(() => {})
+      throw this.failure
+    }
+    const bytes = this.state ? this.state.received() : this.lead!.pushed
+    const size = this.size
+    if (size !== null && bytes !== size) {
+      throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, this.status).notResumable()
+    }
+    if (req.sha256) {
+      const digest = this.hashAtEnd ? await hashFile(req.tmp) : this.hash!.digest('hex')
+      if (digest !== req.sha256) {
+        throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', this.status).notResumable()
+      }
+    }
+    await this.downloader.disk.rename(req.tmp, req.dest)
+    if (this.state) await ResumeState.forget(req.tmp)
+    return { bytes, size, status: this.status }
+  }
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BUFFER })) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}

@@ -1,0 +1,248 @@
+// One request and its answer, handled as undici delivers it: a dispatch
+// handler rather than request() and a Readable body, which cost more CPU per
+// file (docs/decisions/0005-dispatch-handler.md).
+// It receives one segment of a file: the whole file, or one range of it,
+// written at its offset. The disk sets the pace: a full batch pauses the
+// socket until it is written.
+import type { Hash } from 'node:crypto'
+import type { IncomingHttpHeaders } from 'node:http'
+import type { Dispatcher } from 'undici'
+import { MAX_REDIRECTS } from './dispatcher.js'
+import { DownloadError, httpError, parseRetryAfter } from './errors.js'
+import type { FileSink } from './file-sink.js'
+import { validatorOf, type Segment } from './resume-state.js'
+import { SpeedCheck } from './speed-check.js'
+import type { DownloadPolicy, DownloadProgress } from './types.js'
+
+/** An error answer's body is read to keep the connection, up to this much; past it the connection is dropped. */
+const DRAIN_LIMIT = 128 * 1024
+
+/** What the first answer says of the file. */
+export interface AnswerInfo {
+  status: number
+  /** the whole file's size, when the server said it */
+  size: number | null
+  validator: string | null
+  /** a 206 to a range, or a server that says it takes ranges */
+  ranges: boolean
+}
+
+export interface SegmentContext {
+  policy: DownloadPolicy
+  progress: DownloadProgress
+  signal: AbortSignal
+  /** the file's version this range must belong to; null: the request is for the whole file */
+  expect: { validator: string; size: number } | null
+  /**
+   * Called with the answer before any byte is written; may rewind the sink
+   * (the whole file came instead of a range). Throws to refuse the answer.
+   */
+  onAnswer(info: AnswerInfo, receiver: SegmentReceiver): Promise<void>
+  /** the hash the file's bytes go through as they come, while there is one */
+  hash(): Hash | null
+}
+
+/** The range could not be had as asked: the file starts over on one connection. */
+export class RestartError extends DownloadError {
+  constructor(message: string, status: number) {
+    super('range_mismatch', true, message, status)
+    this.notResumable()
+  }
+}
+
+export class SegmentReceiver implements Dispatcher.DispatchHandler {
+  /** settles when the segment's bytes are all pushed to the sink, or with why not */
+  readonly done: Promise<void>
+  /** bytes of the segment handed to the sink by this request */
+  pushed = 0
+  status = 0
+  private controller: Dispatcher.DispatchController | null = null
+  private sink: FileSink | null = null
+  private refusal: DownloadError | null = null
+  private drained = 0
+  private complete = false
+  /** why the transfer stopped this request, once it did */
+  private stopped: unknown = null
+  private readonly speed: SpeedCheck
+  private resolve!: () => void
+  private reject!: (err: unknown) => void
+  private readonly onAbort = () => this.controller?.abort(new DOMException('the download was aborted', 'AbortError'))
+
+  constructor(
+    private readonly ctx: SegmentContext,
+    readonly segment: Segment,
+    /** where this request's first byte goes; the segment's bytes before it are on disk already */
+    private from: number,
+    private readonly opening: Promise<FileSink>,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+    this.speed = new SpeedCheck(ctx.policy.minSpeedBytes, ctx.policy.minSpeedWindowMs)
+    ctx.signal.addEventListener('abort', this.onAbort, { once: true })
+  }
+
+  /** The next byte this request writes: where a split of its segment may start. */
+  get position(): number {
+    return this.from + this.pushed
+  }
+
+  /** The segment's bytes on disk so far (writes completed), for the resume record. */
+  get written(): number {
+    return this.from - this.segment.start + (this.sink?.written ?? 0)
+  }
+
+  /** Range and If-Range for the bytes still missing, or none for a whole-file request. */
+  headers(): Record<string, string> {
+    const { expect } = this.ctx
+    if (!expect) return {}
+    // Open-ended when it runs to the end of the file, as a resumed download always asked.
+    const last = this.segment.end >= expect.size ? '' : String(this.segment.end - 1)
+    return { range: `bytes=${this.from}-${last}`, 'if-range': expect.validator }
+  }
+
+  /** Stops the request; what was written stays. */
+  abort(reason: unknown): void {
+    this.stopped ??= reason
+    if (this.controller) this.fail(reason)
+  }
+
+  /** Rewinds to byte 0 of a new version: the whole file came instead of a range. */
+  async rewind(): Promise<void> {
+    await this.opened()
+    await this.sink!.rewind()
+    this.from = 0
+    this.pushed = 0
+  }
+
+  /** Waits for the file to be open: before another connection writes into it. */
+  async opened(): Promise<void> {
+    this.sink ??= await this.opening
+  }
+
+  /** Closes the sink once the request is over: its last batch lands. */
+  async close(): Promise<void> {
+    await (await this.opening).close()
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.ctx.signal.aborted) this.onAbort()
+    else if (this.stopped) controller.abort(this.stopped as Error)
+  }
+
+  onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (statusCode < 200) return // informational (103 Early Hints): the answer follows
+    this.status = statusCode
+    if (statusCode >= 300 && statusCode < 400 && headers.location) {
+      // The redirect interceptor hands back the redirect it would not follow.
+      this.refusal = new DownloadError('too_many_redirects', false, `more than ${MAX_REDIRECTS} redirects`, statusCode)
+    } else if (statusCode < 200 || statusCode > 299) {
+      this.refusal = httpError(statusCode, parseRetryAfter(headers['retry-after']))
+    } else {
+      this.waitFor(this.start(headers))
+    }
+  }
+
+  onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.refusal) {
+      this.drained += chunk.length
+      if (this.drained > DRAIN_LIMIT) this.fail(this.refusal)
+      return
+    }
+    if (this.complete) return
+    try {
+      this.take(chunk)
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  onResponseEnd(): void {
+    if (this.refusal) return this.settle(this.refusal)
+    const end = this.segment.end
+    if (Number.isFinite(end) && this.position < end) {
+      return this.settle(new DownloadError('size_mismatch', true, `the answer ended ${end - this.position} bytes short of its range`, this.status))
+    }
+    this.settle(null)
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    // A segment cut at its end (another connection took the rest) is complete.
+    this.settle(this.complete ? null : err)
+  }
+
+  private async start(headers: IncomingHttpHeaders): Promise<void> {
+    const { expect } = this.ctx
+    const range = contentRange(headers['content-range'])
+    const validator = validatorOf(headers)
+    let size: number | null
+    if (this.status === 206) {
+      if (!expect) throw new DownloadError('range_mismatch', true, 'partial content to a request for the whole file', this.status).notResumable()
+      if (!range || range.start !== this.from || range.total !== expect.size || (validator !== null && validator !== expect.validator)) {
+        throw new RestartError('the server answered another range or version', this.status)
+      }
+      size = range.total
+    } else {
+      size = contentLength(headers['content-length'])
+    }
+    if (size !== null && size > this.ctx.policy.maxBytes) {
+      throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, this.status)
+    }
+    const ranges = this.status === 206 || headers['accept-ranges'] === 'bytes'
+    await this.ctx.onAnswer({ status: this.status, size, validator, ranges }, this)
+    this.sink ??= await this.opening
+  }
+
+  private take(chunk: Buffer): void {
+    const room = this.segment.end - this.position
+    if (chunk.length >= room) {
+      chunk = chunk.subarray(0, room)
+      this.complete = true
+    }
+    this.pushed += chunk.length
+    if (this.position > this.ctx.policy.maxBytes) throw new DownloadError('file_too_large', false, 'the body is over MAX_FILE_BYTES', this.status)
+    this.speed.take(chunk.length, this.status)
+    this.ctx.progress.bytes += chunk.length
+    this.ctx.hash()?.update(chunk)
+    const wait = chunk.length > 0 ? this.sink!.push(chunk) : null
+    if (this.complete) {
+      // The rest of the body belongs to another segment: this request is done.
+      const finish = () => this.fail(null)
+      if (wait) wait.then(finish, (err: unknown) => this.fail(err))
+      else finish()
+      return
+    }
+    if (wait) this.waitFor(wait)
+  }
+
+  private settle(err: unknown): void {
+    this.ctx.signal.removeEventListener('abort', this.onAbort)
+    if (err) this.reject(err)
+    else this.resolve()
+  }
+
+  // undici must not be aborted from inside its own callbacks: pause it, abort on the next microtask.
+  private fail(err: unknown): void {
+    const controller = this.controller!
+    controller.pause()
+    queueMicrotask(() => controller.abort((err as Error) ?? new Error('segment complete')))
+  }
+
+  private waitFor(work: Promise<void>): void {
+    this.controller!.pause()
+    work.then(() => this.controller!.resume(), (err: unknown) => this.fail(err))
+  }
+}
+
+function contentLength(value: string | string[] | undefined): number | null {
+  const v = Array.isArray(value) ? value[0] : value
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
+}
+
+function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
+  const v = Array.isArray(value) ? value[0] : value
+  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
+  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
+}

@@ -1,0 +1,64 @@
+// The types the download path shares with its callers, in one place.
+import type { Dispatcher } from 'undici'
+import type { DiskCalls } from './disk-calls.js'
+
+export interface DownloadPolicy {
+  maxAttempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+  maxBytes: number
+  /** a body slower than minSpeedBytes per second over a whole window is cut (curl's -Y / -y) */
+  minSpeedBytes: number
+  minSpeedWindowMs: number
+  /** no segment of a split file is smaller (SEGMENT_MIN_BYTES); 0: files are never split */
+  segmentMinBytes?: number
+}
+
+/** What the downloads of a worker process share. */
+export interface Downloader {
+  dispatcher: Dispatcher
+  disk: DiskCalls
+  policy: DownloadPolicy
+}
+
+/** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
+export interface DownloadProgress {
+  /** the attempt under way; 0 until the first one has a connection */
+  attempt: number
+  /** bytes of the file received so far: a split file's, the sum of its segments */
+  bytes: number
+}
+
+/** A connection granted by the scheduler; called once when the request is over. */
+export type Release = () => void
+
+/** A running file that could use more connections: offered one when nothing else waits. */
+export interface ExtraWanter {
+  /** host:port the connections go to */
+  readonly host: string
+  /** Takes the connection (true) or declines it (false: it wants no more and is forgotten). */
+  offer(release: Release): boolean
+}
+
+/** Where a file gets connections beyond its first: the scheduler's lane of its task. */
+export interface ExtraConnections {
+  wantExtra(wanter: ExtraWanter): void
+  forget(wanter: ExtraWanter): void
+}
+
+export interface DownloadRequest {
+  url: string
+  /** final path; the file appears there only complete and verified */
+  dest: string
+  /** temporary path on the same volume; kept between attempts (and workers) to resume */
+  tmp: string
+  sha256?: string
+  signal: AbortSignal
+  progress: DownloadProgress
+  /** an earlier run of the task started this file: a partial file may wait on disk */
+  mayHavePartial: boolean
+  /** waits for the file's first connection (rejects on abort); the function it gives frees it */
+  acquireConnection: () => Promise<Release>
+  /** more connections for segments of a large file; without, a file uses one */
+  extra?: ExtraConnections
+}
