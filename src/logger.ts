@@ -19,6 +19,17 @@ interface RequestLike {
   socket?: { remoteAddress?: string }
 }
 
+/**
+ * pino's error serializer, without the arguments of a failed Redis command:
+ * ioredis attaches them to its errors, and those of AUTH are the password.
+ */
+function serializeError(err: Error): ReturnType<typeof pino.stdSerializers.err> {
+  const out = pino.stdSerializers.err(err)
+  const command: unknown = out.command
+  if (command && typeof command === 'object' && 'args' in command) out.command = { name: (command as { name?: unknown }).name }
+  return out
+}
+
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
@@ -32,7 +43,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
           reqId: req.id,
           remoteAddress: req.socket?.remoteAddress,
         }),
-        err: pino.stdSerializers.err,
+        err: serializeError,
       },
       redact: { paths: ['headers.authorization', '*.headers.authorization', 'apiKey', 'token'], censor: '[redacted]' },
     },
