@@ -98,19 +98,7 @@ export const WebhookStatus = Type.Object(
 )
 export type WebhookStatus = Static<typeof WebhookStatus>
 
-export const TaskStatus = Type.Object({
-  task_id: Type.String(),
-  state: TaskStateSchema,
-  priority: PrioritySchema,
-  created_at: Type.String({ format: 'date-time' }),
-  started_at: Timestamp,
-  finished_at: Timestamp,
-  totals: Totals,
-  files: Type.Array(FileStatus),
-  webhook: Type.Optional(Type.Union([WebhookStatus, Type.Null()], { description: 'present when the task has a callback_url; null before its first end' })),
-})
-export type TaskStatus = Static<typeof TaskStatus>
-
+/** A task as GET /tasks lists it. */
 export const TaskSummary = Type.Object({
   task_id: Type.String(),
   state: TaskStateSchema,
@@ -121,6 +109,15 @@ export const TaskSummary = Type.Object({
   totals: Totals,
 })
 export type TaskSummary = Static<typeof TaskSummary>
+
+/** A task as GET /tasks/:id shows it: the summary, its files and its webhook's last delivery. */
+export const TaskStatus = Type.Object({
+  ...TaskSummary.properties,
+  files: Type.Array(FileStatus),
+  webhook: Type.Optional(Type.Union([WebhookStatus, Type.Null()], { description: 'present when the task has a callback_url; null before its first end' })),
+})
+export type TaskStatus = Static<typeof TaskStatus>
+
 
 export const TaskListQuery = Type.Object({
   state: Type.Optional(
