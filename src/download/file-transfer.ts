@@ -61,7 +61,7 @@ export class FileTransfer implements ExtraWanter {
     const resuming = req.mayHavePartial || this.attempt > 1
     this.state = resuming ? await ResumeState.load(req.tmp) : null
     if (resuming && !this.state) await ResumeState.forget(req.tmp)
-    const release = await req.acquireConnection()
+    const release = await req.acquireConnection(this.host)
     req.progress.attempt = this.attempt
     let lead: Segment = { start: 0, end: Infinity, done: 0 }
     if (this.state) {
@@ -84,6 +84,8 @@ export class FileTransfer implements ExtraWanter {
   offer(release: Release): boolean {
     const state = this.state
     if (!state || this.failure || this.req.signal.aborted || !this.split) return (this.wanting = false)
+    // A capped file that already reads at its cap gains nothing from one more connection but idle waits.
+    if (this.req.throttle?.saturated()) return (this.wanting = false)
     const running = [...this.running.keys()].map((r) => ({ segment: r.segment, position: r.position }))
     for (const segment of this.starting) running.push({ segment, position: segment.start })
     const segment = planNext(this.pending, running, this.downloader.policy.segmentMinBytes ?? 0)
@@ -128,7 +130,9 @@ export class FileTransfer implements ExtraWanter {
     this.running.set(receiver, release)
     this.busy++
     const { origin, pathname, search } = new URL(this.req.url)
-    dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers: receiver.headers() }, receiver)
+    // The caller's headers on every request, ranges included; Range and If-Range are never among them.
+    const headers = { ...this.req.headers, ...receiver.headers() }
+    dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers }, receiver)
     receiver.done.then(
       () => this.ended(receiver, null),
       (err: unknown) => this.ended(receiver, err),
@@ -142,6 +146,7 @@ export class FileTransfer implements ExtraWanter {
       policy: this.downloader.policy,
       progress: req.progress,
       signal: req.signal,
+      throttle: req.throttle,
       expect: state ? { validator: state.validator, size: state.size } : null,
       onAnswer: (info, receiver) => this.onAnswer(info, receiver),
       // Read per chunk: a split stops the hashing as it goes.

@@ -3,7 +3,7 @@
 // file (docs/decisions/0005-dispatch-handler.md).
 // It receives one segment of a file: the whole file, or one range of it,
 // written at its offset. The disk sets the pace: a full batch pauses the
-// socket until it is written.
+// socket until it is written; so does a bandwidth cap, for as long as it says.
 import type { Hash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
@@ -12,6 +12,7 @@ import { DownloadError, httpError, parseRetryAfter } from './errors.js'
 import type { FileSink } from './file-sink.js'
 import { validatorOf, type Segment } from './resume-state.js'
 import { SpeedCheck } from './speed-check.js'
+import type { Throttle } from './token-bucket.js'
 import type { DownloadPolicy, DownloadProgress } from './types.js'
 
 /** An error answer's body is read to keep the connection, up to this much; past it the connection is dropped. */
@@ -31,6 +32,8 @@ export interface SegmentContext {
   policy: DownloadPolicy
   progress: DownloadProgress
   signal: AbortSignal
+  /** the bandwidth caps this request reads under */
+  throttle?: Throttle
   /** the file's version this range must belong to; null: the request is for the whole file */
   expect: { validator: string; size: number } | null
   /**
@@ -64,6 +67,9 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   /** why the transfer stopped this request, once it did */
   private stopped: unknown = null
   private readonly speed: SpeedCheck
+  /** reasons the socket is paused now (a batch being written, a cap): it resumes when none is left */
+  private holds = 0
+  private capTimer: NodeJS.Timeout | null = null
   private resolve!: () => void
   private reject!: (err: unknown) => void
   private readonly onAbort = () => this.controller?.abort(new DOMException('the download was aborted', 'AbortError'))
@@ -215,9 +221,12 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
       return
     }
     if (wait) this.waitFor(wait)
+    const pause = this.ctx.throttle?.take(chunk.length) ?? 0
+    if (pause >= 1) this.pauseFor(pause)
   }
 
   private settle(err: unknown): void {
+    if (this.capTimer) clearTimeout(this.capTimer)
     this.ctx.signal.removeEventListener('abort', this.onAbort)
     if (err) this.reject(err)
     else this.resolve()
@@ -231,8 +240,26 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private waitFor(work: Promise<void>): void {
-    this.controller!.pause()
-    work.then(() => this.controller!.resume(), (err: unknown) => this.fail(err))
+    this.hold()
+    work.then(() => this.unhold(), (err: unknown) => this.fail(err))
+  }
+
+  /** Stops reading for `ms` to keep to a cap; the time is not held against the origin's speed. */
+  private pauseFor(ms: number): void {
+    this.hold()
+    this.capTimer = setTimeout(() => {
+      this.capTimer = null
+      this.speed.idle(ms)
+      this.unhold()
+    }, ms)
+  }
+
+  private hold(): void {
+    if (this.holds++ === 0) this.controller!.pause()
+  }
+
+  private unhold(): void {
+    if (--this.holds === 0) this.controller!.resume()
   }
 }
 

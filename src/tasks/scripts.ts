@@ -89,7 +89,9 @@ const script = (body: string) => new LuaScript(PRELUDE + body, 5)
 
 /**
  * ARGV: task_id, fingerprint, spec JSON, file count, created_at, priority,
- * callback_url ('' for none). Nil when created, else {fingerprint, state}.
+ * callback_url, request headers JSON, mirrors JSON, rate cap ('' for none).
+ * Nil when created, else {fingerprint, state}. The headers are secrets: they
+ * live in the same hash as the URLs, so they expire and go with them.
  */
 export const createTask = script(`
 if redis.call('EXISTS', meta) == 1 then
@@ -98,6 +100,9 @@ end
 redis.call('HSET', meta, 'task_id', ARGV[1], 'fingerprint', ARGV[2], 'spec', ARGV[3], 'files', ARGV[4],
   'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0, 'priority', ARGV[6])
 if ARGV[7] ~= '' then redis.call('HSET', meta, 'callback_url', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', meta, 'headers', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', meta, 'mirrors', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', meta, 'max_bps', ARGV[10]) end
 -- A task of the same id that was purged may have left deliveries: not this task's.
 redis.call('HDEL', webhook, 'last')
 emit('state', cjson.encode({ state = 'queued' }))
@@ -149,7 +154,7 @@ return 1
 /**
  * Files end: several in one step, in the order given. ARGV: reply ttl, then
  * per file: index, state, bytes, size, http_status, error, attempts, fn,
- * event JSON. Empty strings stand for null. One 1 or 0 per file: 0 when it
+ * event JSON, source (which of its URLs served it). Empty strings stand for null. One 1 or 0 per file: 0 when it
  * had already ended.
  */
 export const finishFiles = script(`
@@ -158,7 +163,7 @@ local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
 local recorded, messages = {}, {}
 local ends = { done = 0, failed = 0, cancelled = 0 }
 local bytes_done = 0
-for i = 2, #ARGV, 9 do
+for i = 2, #ARGV, 10 do
   local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if ended or terminal(redis.call('HGET', files, idx .. '.state')) then
     recorded[#recorded + 1] = 0
@@ -169,6 +174,7 @@ for i = 2, #ARGV, 9 do
     if ARGV[i + 3] ~= '' then fields[#fields + 1] = idx .. '.size'; fields[#fields + 1] = ARGV[i + 3] end
     if ARGV[i + 4] ~= '' then fields[#fields + 1] = idx .. '.http_status'; fields[#fields + 1] = ARGV[i + 4] end
     if ARGV[i + 5] ~= '' then fields[#fields + 1] = idx .. '.error'; fields[#fields + 1] = ARGV[i + 5] end
+    if ARGV[i + 9] ~= '' then fields[#fields + 1] = idx .. '.source'; fields[#fields + 1] = ARGV[i + 9] end
     redis.call('HSET', files, unpack(fields))
     ends[state] = ends[state] + 1
     if state == 'done' then bytes_done = bytes_done + tonumber(bytes) end
@@ -227,7 +233,7 @@ for i = 0, #spec - 1 do
   local state = redis.call('HGET', files, idx .. '.state')
   if state == 'failed' or state == 'cancelled' then
     redis.call('HINCRBY', meta, state, -1)
-    redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts')
+    redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts', idx .. '.source')
     retried = retried + 1
   end
 end

@@ -15,6 +15,7 @@ import type { RedisClient } from '../redis/connection.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from './queue.js'
 import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from './schemas.js'
+import { requestSources, type TaskSources } from './sources.js'
 import type { FileSpec, TaskStore } from './store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
@@ -100,12 +101,19 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     /** 202 when the task is new and queued, 200 when the same task was already submitted. */
     async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
       this.checkFileCount(body.task_info.length)
-      const spec = toSpec(body, policy, checkCallback)
+      const { spec, sources } = toSpec(body, policy, checkCallback)
       const taskId = body.task_id ?? randomUUID()
-      const fingerprint = fingerprintOf(spec)
+      const fingerprint = fingerprintOf(spec, sources)
       const priority = body.priority ?? 'normal'
+      const options = {
+        priority,
+        callbackUrl: body.callback_url,
+        headers: sources.headers,
+        mirrors: sources.mirrors,
+        maxBytesPerSecond: sources.maxBytesPerSecond ?? undefined,
+      }
       return withRedis(async () => {
-        const res = await store.create(taskId, spec, fingerprint, { priority, callbackUrl: body.callback_url })
+        const res = await store.create(taskId, spec, fingerprint, options)
         if (!res.created) {
           if (res.fingerprint !== fingerprint) {
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
@@ -221,7 +229,7 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
 }
 
 /** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): FileSpec[] {
+function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): { spec: FileSpec[]; sources: TaskSources } {
   const details: { path: string; message: string }[] = []
   const callbackProblem = body.callback_url === undefined ? null : checkCallback(body.callback_url)
   if (callbackProblem) details.push({ path: '/callback_url', message: callbackProblem })
@@ -231,20 +239,29 @@ function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: Callbac
     const urlProblem = policy.urlProblem(f.url)
     if (urlProblem) details.push({ path: `/task_info/${i}/url`, message: urlProblem })
   })
+  const { sources, problems } = requestSources(body, (url) => policy.urlProblem(url))
+  details.push(...problems)
   if (details.length > 0) {
     throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details.slice(0, MAX_DETAILS))
   }
   const names = assignSavedNames(body.task_info)
-  return body.task_info.map((f, i) => ({
+  const spec = body.task_info.map((f, i) => ({
     fn: f.fn,
     url: f.url,
     saved_as: names[i]!,
     ...(f.sha256 ? { sha256: f.sha256.toLowerCase() } : {}),
   }))
+  return { spec, sources }
 }
 
-function fingerprintOf(spec: FileSpec[]): string {
-  const canonical = JSON.stringify(spec.map((f) => [f.fn, f.url, f.sha256 ?? '']))
+/**
+ * What makes a resubmit the same task: its files, their URLs and mirrors.
+ * Not the headers: a resubmit with a renewed cookie is the same download.
+ */
+function fingerprintOf(spec: FileSpec[], sources: TaskSources): string {
+  // The mirrors only where some are given: tasks without keep the fingerprint they always had.
+  const files = spec.map((f, i) => (sources.mirrors[i] ? [f.fn, f.url, f.sha256 ?? '', ...sources.mirrors[i]] : [f.fn, f.url, f.sha256 ?? '']))
+  const canonical = JSON.stringify(files)
   return createHash('sha256').update(canonical).digest('hex')
 }
 

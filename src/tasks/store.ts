@@ -6,6 +6,8 @@ import type { ReplicaAcks } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileState, FileStatus, Priority, TaskState, TaskStatus, Totals, WebhookStatus } from './schemas.js'
+import { headerNames } from './request-headers.js'
+import { fileSources, sourcesOf, type StoredHeaders, type TaskSources } from './sources.js'
 import * as scripts from './scripts.js'
 
 /** What a file is, fixed at submit. */
@@ -24,6 +26,8 @@ export interface FileOutcome {
   httpStatus: number | null
   error: string | null
   attempts: number
+  /** which of the file's URLs served it: 0 its url, 1.. a mirror */
+  source?: number
 }
 
 /** A file that ended, to be recorded. */
@@ -44,6 +48,7 @@ export interface LoadedTask {
   spec: FileSpec[]
   states: (FileState | undefined)[]
   counts: { done: number; failed: number; bytesDone: number }
+  sources: TaskSources
 }
 
 export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
@@ -54,6 +59,9 @@ export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
 export interface TaskOptions {
   priority: Priority
   callbackUrl?: string
+  headers?: StoredHeaders
+  mirrors?: TaskSources['mirrors']
+  maxBytesPerSecond?: number
 }
 
 export interface StoreConfig extends KeyConfig {
@@ -99,7 +107,11 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
     async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
-      const args = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
+      const json = (v: object | undefined) => (v && Object.keys(v).length > 0 ? JSON.stringify(v) : '')
+      const args = [
+        ...[id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? ''],
+        ...[json(opts.headers), json(opts.mirrors), opts.maxBytesPerSecond ?? ''],
+      ]
       const existing = (await run(scripts.createTask, id, args)) as
         | [string, string]
         | null
@@ -128,6 +140,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
         spec,
         states: spec.map((_, i) => files[`${i}.state`] as FileState | undefined),
         counts: { done: Number(meta.done), failed: Number(meta.failed), bytesDone: Number(meta.bytes_done) },
+        sources: sourcesOf(meta),
       }
     },
 
@@ -140,7 +153,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
       const args: (string | number)[] = [config.REPLY_TTL_SECONDS]
       for (const { index, file, outcome: o } of ends) {
         const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
-        args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
+        args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event), o.source ?? '')
       }
       const recorded = (await run(scripts.finishFiles, id, args)) as number[]
       return recorded.map((r) => r === 1)
@@ -266,12 +279,15 @@ export interface ArchiveView {
 
 function toStatus(meta: Record<string, string>, files: Record<string, string>, webhook: WebhookStatus | null | undefined): TaskStatus {
   const spec = JSON.parse(meta.spec!) as FileSpec[]
+  const sources = sourcesOf(meta)
   let runningBytes = 0
   const list: FileStatus[] = spec.map((f, i) => {
     const field = (name: string) => files[`${i}.${name}`]
     const state = (field('state') ?? 'queued') as FileState
     const bytes = Number(field('bytes') ?? 0)
     if (state === 'downloading') runningBytes += bytes
+    const { headers, mirrors } = fileSources(sources, i)
+    const names = headerNames(headers)
     return {
       fn: f.fn,
       url: redactUrl(f.url),
@@ -282,6 +298,9 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>, w
       attempts: Number(field('attempts') ?? 0),
       http_status: intOrNull(field('http_status')),
       error: orNull(field('error')),
+      source: intOrNull(field('source')),
+      ...(mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
+      ...(names.length > 0 ? { header_names: names } : {}),
     }
   })
   return {
@@ -298,6 +317,7 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>, w
       bytes_done: Number(meta.bytes_done) + runningBytes,
     },
     files: list,
+    ...(sources.maxBytesPerSecond === null ? {} : { max_bytes_per_second: sources.maxBytesPerSecond }),
     ...(webhook === undefined ? {} : { webhook }),
   }
 }
