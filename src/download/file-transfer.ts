@@ -84,7 +84,7 @@ export class FileTransfer implements ExtraWanter {
   offer(release: Release): boolean {
     const state = this.state
     if (!state || this.failure || this.req.signal.aborted || !this.split) return (this.wanting = false)
-    // A capped file that already reads at its cap gains nothing from one more connection but idle waits.
+    // A capped file that reads at its cap gains nothing from one more connection but one more idle socket.
     if (this.req.throttle?.saturated()) return (this.wanting = false)
     const running = [...this.running.keys()].map((r) => ({ segment: r.segment, position: r.position }))
     for (const segment of this.starting) running.push({ segment, position: segment.start })
@@ -186,9 +186,14 @@ export class FileTransfer implements ExtraWanter {
     const state = this.state
     if (!state) return
     this.size = state.size
-    this.timer ??= setInterval(() => void state.save().catch(() => {}), SAVE_INTERVAL_MS)
     const minBytes = this.downloader.policy.segmentMinBytes ?? 0
-    if (this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)) this.wantMore()
+    const splittable = this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)
+    this.timer ??= setInterval(() => {
+      void state.save().catch(() => {})
+      // Under a cap, more connections only once one has shown that the origin, not the cap, sets the pace.
+      if (splittable && this.req.throttle && !this.req.throttle.saturated()) this.wantMore()
+    }, SAVE_INTERVAL_MS)
+    if (splittable && !this.req.throttle) this.wantMore()
   }
 
   private wantMore(): void {

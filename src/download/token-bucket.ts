@@ -12,8 +12,17 @@ export interface Throttle {
   saturated(): boolean
 }
 
-/** How much may pass at once after a quiet spell: 50 ms of the rate, at least 16 KiB. Small, so there are no bursts. */
-export const depthFor = (bytesPerSecond: number) => Math.max(16 * 1024, Math.round(bytesPerSecond / 20))
+/** How long after a reader last had to wait the cap still counts as what sets the pace. */
+const SATURATED_MS = 1000
+
+/**
+ * How much may pass at once after a quiet spell: a quarter second of the
+ * rate, at least 16 KiB. Enough to make up for a reader held up by a slow
+ * disk write or a busy event loop (with 50 ms a 4 MiB/s cap gave 3.5 MiB/s
+ * on a loaded machine), too little for a burst worth the name
+ * (docs/decisions/0007-bandwidth-caps.md).
+ */
+export const depthFor = (bytesPerSecond: number) => Math.max(16 * 1024, Math.round(bytesPerSecond / 4))
 
 /**
  * Tokens are bytes; they accrue at `rate` per second up to `depth`. A charge
@@ -24,6 +33,7 @@ export const depthFor = (bytesPerSecond: number) => Math.max(16 * 1024, Math.rou
 export class TokenBucket implements Throttle {
   private tokens: number
   private at: number
+  private waitedAt = -Infinity
 
   constructor(
     readonly rate: number,
@@ -38,12 +48,15 @@ export class TokenBucket implements Throttle {
   take(bytes: number): number {
     this.refill()
     this.tokens -= bytes
-    return this.tokens >= 0 ? 0 : (-this.tokens * 1000) / this.rate
+    if (this.tokens >= 0) return 0
+    this.waitedAt = this.at
+    return (-this.tokens * 1000) / this.rate
   }
 
+  /** In debt, or was within the last second: a stall of the event loop does not make a busy cap look idle. */
   saturated(): boolean {
     this.refill()
-    return this.tokens < 0
+    return this.tokens < 0 || this.at - this.waitedAt < SATURATED_MS
   }
 
   private refill(): void {
