@@ -20,7 +20,7 @@ const SATURATED_MS = 1000
  * rate, at least 16 KiB. Enough to make up for a reader held up by a slow
  * disk write or a busy event loop (with 50 ms a 4 MiB/s cap gave 3.5 MiB/s
  * on a loaded machine), too little for a burst worth the name
- * (docs/decisions/0007-bandwidth-caps.md).
+ * (docs/decisions/0008-bandwidth-caps.md).
  */
 export const depthFor = (bytesPerSecond: number) => Math.max(16 * 1024, Math.round(bytesPerSecond / 4))
 
