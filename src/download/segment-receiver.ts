@@ -10,7 +10,8 @@ import type { Dispatcher } from 'undici'
 import { MAX_REDIRECTS } from './dispatcher.js'
 import { DownloadError, httpError, parseRetryAfter } from './errors.js'
 import type { FileSink } from './file-sink.js'
-import { validatorOf, type Segment } from './resume-state.js'
+import { ReadPauses } from './read-pauses.js'
+import { contentLength, contentRange, validatorOf, type Segment } from './resume-state.js'
 import { SpeedCheck } from './speed-check.js'
 import type { Throttle } from './token-bucket.js'
 import type { DownloadPolicy, DownloadProgress } from './types.js'
@@ -67,9 +68,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   /** why the transfer stopped this request, once it did */
   private stopped: unknown = null
   private readonly speed: SpeedCheck
-  /** reasons the socket is paused now (a batch being written, a cap): it resumes when none is left */
-  private holds = 0
-  private capTimer: NodeJS.Timeout | null = null
+  private readonly pauses = new ReadPauses(() => this.controller!)
   private resolve!: () => void
   private reject!: (err: unknown) => void
   private readonly onAbort = () => this.controller?.abort(new DOMException('the download was aborted', 'AbortError'))
@@ -221,12 +220,13 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
       return
     }
     if (wait) this.waitFor(wait)
+    // A cap's wait is the reader's own: not held against the origin's speed.
     const pause = this.ctx.throttle?.take(chunk.length) ?? 0
-    if (pause >= 1) this.pauseFor(pause)
+    if (pause >= 1) this.pauses.for(pause, () => this.speed.idle(pause))
   }
 
   private settle(err: unknown): void {
-    if (this.capTimer) clearTimeout(this.capTimer)
+    this.pauses.clear()
     this.ctx.signal.removeEventListener('abort', this.onAbort)
     if (err) this.reject(err)
     else this.resolve()
@@ -240,36 +240,6 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private waitFor(work: Promise<void>): void {
-    this.hold()
-    work.then(() => this.unhold(), (err: unknown) => this.fail(err))
+    this.pauses.until(work, (err: unknown) => this.fail(err))
   }
-
-  /** Stops reading for `ms` to keep to a cap; the time is not held against the origin's speed. */
-  private pauseFor(ms: number): void {
-    this.hold()
-    this.capTimer = setTimeout(() => {
-      this.capTimer = null
-      this.speed.idle(ms)
-      this.unhold()
-    }, ms)
-  }
-
-  private hold(): void {
-    if (this.holds++ === 0) this.controller!.pause()
-  }
-
-  private unhold(): void {
-    if (--this.holds === 0) this.controller!.resume()
-  }
-}
-
-function contentLength(value: string | string[] | undefined): number | null {
-  const v = Array.isArray(value) ? value[0] : value
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
-}
-
-function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
-  const v = Array.isArray(value) ? value[0] : value
-  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
-  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
 }
