@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict'
 import type { IncomingHttpHeaders } from 'node:http'
 import { after, before, describe, it } from 'node:test'
+import { Redis } from 'ioredis'
 import { captureLogs } from './helpers/logs.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
 
 const MiB = 1024 * 1024
 
@@ -113,6 +114,38 @@ describe('request headers', () => {
     assert.equal(home!.headers.cookie, headers.Cookie)
     await assertNoSecretShown('redirected')
   })
+
+  it('keeps the values only beside the URLs: a purge takes them with the task', async () => {
+    const redis = new Redis(REDIS_URL)
+    try {
+      assert.ok((await everything(redis)).includes('COOKIEsecret'), 'stored while the task is there')
+      for (const id of ['sent', 'redirected']) {
+        const res = await svc.app.inject({ method: 'DELETE', url: `/tasks/${id}?purge=1` })
+        assert.equal(res.statusCode, 204, res.body)
+      }
+      const left = await everything(redis)
+      for (const secret of SECRETS) assert.ok(!left.includes(secret), `${secret} left in Redis after the purge`)
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  /** Every value of every key of this test's service, as text. */
+  async function everything(redis: Redis): Promise<string> {
+    const out: string[] = []
+    for (const pattern of [`${env.QUEUE_PREFIX}*`, `{${env.QUEUE_PREFIX}}*`, `${env.LEGACY_REPLY_PREFIX}*`]) {
+      for (const key of await redis.keys(pattern)) {
+        const type = await redis.type(key)
+        if (type === 'hash') out.push(JSON.stringify(await redis.hgetall(key)))
+        else if (type === 'list') out.push(JSON.stringify(await redis.lrange(key, 0, -1)))
+        else if (type === 'stream') out.push(JSON.stringify(await redis.xrange(key, '-', '+')))
+        else if (type === 'string') out.push((await redis.get(key)) ?? '')
+        else if (type === 'zset') out.push(JSON.stringify(await redis.zrange(key, 0, -1)))
+        else if (type === 'set') out.push(JSON.stringify(await redis.smembers(key)))
+      }
+    }
+    return out.join('\n')
+  }
 
   it('refuses unsafe headers with every problem listed, never quoting a value', async () => {
     const res = await svc.app.inject({
