@@ -1,22 +1,21 @@
 // What the API does with tasks; routes/tasks.ts only maps HTTP onto it.
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Backend } from '../backend.js'
 import type { TokenSigner } from '../events/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
-import { fileNameProblem, assignSavedNames } from '../tasks/names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from '../tasks/paths.js'
 import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
 import type { RedisClient } from '../redis/connection.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
+import { fingerprintOf, toSpec } from './task-spec.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from '../tasks/queue.js'
 import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from '../tasks/schemas.js'
-import { requestSources, type TaskSources } from '../tasks/sources.js'
-import type { FileSpec, TaskStore } from '../tasks/store.js'
+import type { TaskStore } from '../tasks/store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
 export interface TaskServiceDeps {
@@ -51,7 +50,6 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
   })
 }
 
-const MAX_DETAILS = 100
 /** Tasks in one page of GET /tasks, by default and at the most. */
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
@@ -226,43 +224,6 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
       })
     },
   }
-}
-
-/** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): { spec: FileSpec[]; sources: TaskSources } {
-  const details: { path: string; message: string }[] = []
-  const callbackProblem = body.callback_url === undefined ? null : checkCallback(body.callback_url)
-  if (callbackProblem) details.push({ path: '/callback_url', message: callbackProblem })
-  body.task_info.forEach((f, i) => {
-    const problem = fileNameProblem(f.fn)
-    if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })
-    const urlProblem = policy.urlProblem(f.url)
-    if (urlProblem) details.push({ path: `/task_info/${i}/url`, message: urlProblem })
-  })
-  const { sources, problems } = requestSources(body, (url) => policy.urlProblem(url))
-  details.push(...problems)
-  if (details.length > 0) {
-    throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details.slice(0, MAX_DETAILS))
-  }
-  const names = assignSavedNames(body.task_info)
-  const spec = body.task_info.map((f, i) => ({
-    fn: f.fn,
-    url: f.url,
-    saved_as: names[i]!,
-    ...(f.sha256 ? { sha256: f.sha256.toLowerCase() } : {}),
-  }))
-  return { spec, sources }
-}
-
-/**
- * What makes a resubmit the same task: its files, their URLs and mirrors.
- * Not the headers: a resubmit with a renewed cookie is the same download.
- */
-function fingerprintOf(spec: FileSpec[], sources: TaskSources): string {
-  // The mirrors only where some are given: tasks without keep the fingerprint they always had.
-  const files = spec.map((f, i) => (sources.mirrors[i] ? [f.fn, f.url, f.sha256 ?? '', ...sources.mirrors[i]] : [f.fn, f.url, f.sha256 ?? '']))
-  const canonical = JSON.stringify(files)
-  return createHash('sha256').update(canonical).digest('hex')
 }
 
 function isConnectionError(err: unknown): boolean {
