@@ -98,9 +98,11 @@ describe('request headers', () => {
         task_info: [
           { fn: 'away', url: `${a.base}/to?url=${encodeURIComponent(b.url('away'))}` },
           { fn: 'home', url: a.base + '/r/2/f/home' },
+          // A to B and back to A: once the chain has left the origin, they stay off.
+          { fn: 'back', url: `${a.base}/to?url=${encodeURIComponent(`${b.base}/to?url=${encodeURIComponent(a.url('back'))}`)}` },
         ],
       },
-      ['away', 'home'],
+      ['away', 'home', 'back'],
     )
     const [away] = requestsTo(b, 'away')
     assert.ok(away, 'origin B was reached')
@@ -112,6 +114,10 @@ describe('request headers', () => {
     const [home] = requestsTo(a, 'home')
     assert.equal(home!.headers.authorization, headers.Authorization, 'a redirect within the origin keeps them')
     assert.equal(home!.headers.cookie, headers.Cookie)
+    const [back] = requestsTo(a, 'back')
+    assert.ok(back, 'the chain came back to origin A')
+    assert.equal(back.headers.authorization, undefined, 'not after the chain went through another origin')
+    assert.equal(back.headers.cookie, undefined)
     await assertNoSecretShown('redirected')
   })
 
