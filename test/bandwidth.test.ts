@@ -86,7 +86,10 @@ describe('bandwidth caps', () => {
     const end = statuses.map((st) => st.finished_at).sort().at(-1)!
     const took = seconds(start, end)
     console.log(`# 2 x 12 MiB at an 8 MiB/s process cap: ${took.toFixed(2)} s (${((2 * size) / MiB / took).toFixed(2)} MiB/s combined)`)
-    assert.ok(took >= 3 * 0.85 && took <= 3 * 1.15, `took ${took} s`)
+    // The cap holds: never faster than 8 MiB/s (15% for the bucket's depth and the clocks).
+    // Load on the machine can only make it slower; far slower would mean another limit.
+    assert.ok(took >= 3 * 0.85, `took ${took} s: over the cap`)
+    assert.ok(took <= 3 * 1.5, `took ${took} s: far under the cap`)
     // Both ran under the cap together, not one after the other at full speed.
     for (const st of statuses) assert.ok(seconds(st.started_at, st.finished_at) >= 3 * 0.7, `a task took ${seconds(st.started_at, st.finished_at)} s`)
   })
