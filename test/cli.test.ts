@@ -53,7 +53,7 @@ describe('CLI', () => {
     assert.equal(watched.code, 1, watched.stderr)
     const status = JSON.parse(watched.stdout) as { state: string; totals: { done: number; failed: number }; files: { saved_as: string }[] }
     assert.equal(status.state, 'partial')
-    assert.deepEqual(status.totals, { files: 3, done: 2, failed: 1, bytes_done: 3000 })
+    assert.deepEqual(status.totals, { files: 3, done: 2, failed: 1, bytes_done: 3000, bytes_total: 3000, speed: 0, eta_s: null })
     assert.deepEqual(status.files.map((f) => f.saved_as), ['cli-a.jpg', 'second', 'cli-gone.png'])
 
     const text = await cli(['status', 'fromcli'], auth)
