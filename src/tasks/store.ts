@@ -7,6 +7,7 @@ import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type T
 import type { FileEventData } from '../events/schemas.js'
 import type { FileFilter, FileState, Priority, TaskState, TaskStatus, Totals } from './schemas.js'
 import { jsonArraySlices } from './json-slices.js'
+import * as fileScripts from './file-scripts.js'
 import * as scripts from './scripts.js'
 import { toStatus } from './status-view.js'
 
@@ -169,7 +170,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
         }
         args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
       }
-      const recorded = (await run(scripts.finishFiles, id, args)) as number[]
+      const recorded = (await run(fileScripts.finishFiles, id, args)) as number[]
       return recorded.map((r) => r === 1)
     },
 
@@ -180,7 +181,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
       for (const f of step.files) {
         args.push(f.index, f.state, f.bytes, f.attempts, f.size ?? '', f.retryAt ?? '', f.error ?? '', f.httpStatus ?? '')
       }
-      await scripts.progress.run(redis, keyList(keys(id)), args)
+      await fileScripts.progress.run(redis, keyList(keys(id)), args)
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
