@@ -48,6 +48,8 @@ describe('progress', () => {
     assert.equal(listed?.totals.bytes_total, size)
     const end = await waitFor(async () => ((await status('size')).state === 'completed' ? status('size') : undefined), 15_000, 'the end')
     assert.deepEqual(end.totals, { files: 1, done: 1, failed: 0, bytes_done: size, bytes_total: size, speed: 0, eta_s: null })
+    const summary = await status('size', '?files=none')
+    assert.deepEqual({ ...summary, files: end.files }, end, 'files=none: the same task, without its files')
   })
 
   it('shows a file waiting for its next attempt as retrying, with retry_at, attempts and the reason', async () => {

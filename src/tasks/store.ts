@@ -10,6 +10,7 @@ import { jsonArraySlices } from './json-slices.js'
 import * as fileScripts from './file-scripts.js'
 import * as scripts from './scripts.js'
 import { toStatus } from './status-view.js'
+import { TOTALS_FIELDS } from './totals.js'
 
 /** What a file is, fixed at submit. */
 export interface FileSpec {
@@ -250,6 +251,16 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async status(id: string, filter: FileFilter = 'all'): Promise<TaskStatus | null> {
+      if (filter === 'none') {
+        // The summary alone: neither the file list nor the files' hash is read
+        // (megabytes for 10,000 files); the totals come from the counters and
+        // the worker's last figures.
+        const values = await redis.hmget(keys(id).meta, ...SUMMARY_FIELDS)
+        const meta = Object.fromEntries(SUMMARY_FIELDS.flatMap((name, i) => (values[i] === null ? [] : [[name, values[i]!]])))
+        if (!meta.task_id) return null
+        const webhook = meta.callback_url ? await deliveries.status(id) : undefined
+        return toStatus(meta, {}, webhook, 'none')
+      }
       const { meta, files } = await readAll(keys(id))
       if (!meta.spec) return null
       const webhook = meta.callback_url ? await deliveries.status(id) : undefined
@@ -290,6 +301,9 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 }
 
 const ARCHIVE_VIEW_SLICE = 500
+
+/** What GET /tasks/:id?files=none reads of the task's hash. */
+const SUMMARY_FIELDS = ['task_id', 'priority', 'created_at', 'started_at', 'finished_at', 'callback_url', ...TOTALS_FIELDS]
 
 export interface ArchiveView {
   state: TaskState
