@@ -7,6 +7,8 @@ import { fileBar, taskBar, type BarState } from './lines.js'
 
 const POLL_MS = 300
 const FILE_BARS = 8
+/** Past this many files a task is followed by its totals alone: its active files would be most of it. */
+const MAX_FILES_WITH_BARS = 200
 
 export { mb } from './lines.js'
 export const isEnded = (s: TaskStatus) => s.state !== 'queued' && s.state !== 'running'
@@ -29,9 +31,12 @@ export async function watch(client: Client, taskId: string, showBars: boolean): 
   let overall: SingleBar | null = null
   const active = new Map<string, SingleBar>()
   const path = `/tasks/${encodeURIComponent(taskId)}`
+  let files: 'active' | 'none' = 'none'
   for (;;) {
-    // The active files only while it runs: a 10,000-file task costs no more to follow than a small one.
-    const status = await client.json<TaskStatus>('GET', `${path}?files=${bars ? 'active' : 'none'}`)
+    // The active files only while it runs, and of a large task (whose queued files
+    // are active too) none: following 10,000 files costs no more than following ten.
+    const status: TaskStatus = await client.json<TaskStatus>('GET', `${path}?files=${files}`)
+    files = bars && status.totals.files <= MAX_FILES_WITH_BARS ? 'active' : 'none'
     if (bars) {
       overall ??= bars.create(1, 0, { pct: '', label: '' })
       draw(overall, taskBar(status))
