@@ -1,0 +1,164 @@
+// The operators' page in headless Chromium against the real service and a
+// throttled origin: the task list, honest bars, cancel, purge, retry, a phone's
+// width, and a 10,000-file task followed with a number of requests that does not
+// grow with its files.
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium, noChromium } from './helpers/browser.js'
+import type { Origin } from './helpers/origin.js'
+import { startHarness, waitFor, type Harness } from './helpers/service.js'
+
+describe('the page', { skip: noChromium }, () => {
+  let origin: Origin
+  let browser: Browser
+  let base: string
+  let harness: Harness
+
+  before(async () => {
+    ;({ origin, base } = harness = await startHarness('page', { RETRY_MAX_ATTEMPTS: '2' }))
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+    await harness.close()
+  })
+
+  async function submit(task_id: string, task_info: { fn: string; url: string }[]) {
+    const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_id, task_info }) })
+    assert.equal(res.status, 202, await res.text())
+  }
+
+  async function open(hash = '', viewport = { width: 1280, height: 900 }): Promise<Page> {
+    const page = await browser.newPage({ viewport })
+    page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`))
+    await page.goto(`${base}/${hash}`)
+    return page
+  }
+
+  const badge = (page: Page) => page.locator('#detail-state')
+
+  it('lists a task submitted over REST and shows it when chosen', async () => {
+    await submit('rest-listed', [{ fn: 'one.bin', url: origin.url('listed-1', { size: 2000 }) }])
+    await submit('rest-newer', [{ fn: 'two.bin', url: origin.url('listed-2', { size: 2000 }) }])
+    const page = await open()
+    const row = page.locator('.task-row', { hasText: 'rest-listed' })
+    await row.waitFor()
+    const ids = await page.locator('.task-row .task-id').allTextContents()
+    assert.ok(ids.indexOf('rest-newer') < ids.indexOf('rest-listed'), `newest first: ${ids.join(', ')}`)
+    await row.click()
+    await page.locator('#detail-id', { hasText: 'rest-listed' }).waitFor()
+    await page.locator('#detail-state.completed').waitFor()
+    assert.equal(await page.locator('.file .fname').first().textContent(), 'one.bin')
+    assert.match(page.url(), /#task=rest-listed$/)
+    await page.close()
+  })
+
+  it('fits a 390 px phone: no sideways scroll, long names cut with an ellipsis', async () => {
+    const long = `${'a-very-long-product-photo-name-'.repeat(6)}.jpg`
+    await submit('phone-width-task-with-a-long-identifier', [
+      { fn: long, url: origin.url('phone-1', { size: 400_000, rate: 100_000 }) },
+      { fn: 'gone.jpg', url: origin.url('phone-2', { status: 404 }) },
+    ])
+    const page = await open('#task=phone-width-task-with-a-long-identifier', { width: 390, height: 844 })
+    await page.locator('.file.failed').waitFor()
+    await page.locator('.file', { hasText: 'a-very-long' }).waitFor()
+    const { scrollWidth, name } = await page.evaluate(() => {
+      const el = [...document.querySelectorAll('.fname')].find((n) => n.textContent!.startsWith('a-very-long'))!
+      const style = getComputedStyle(el)
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        name: { overflow: style.textOverflow, lines: el.getBoundingClientRect().height / parseFloat(style.lineHeight || '20'), cut: el.scrollWidth > el.clientWidth },
+      }
+    })
+    assert.ok(scrollWidth <= 390, `scrollWidth ${scrollWidth}`)
+    assert.equal(name.overflow, 'ellipsis')
+    assert.ok(name.cut, 'the long name is cut, not wrapped into pieces')
+    assert.ok(name.lines < 1.5, `the name takes ${name.lines} lines`)
+    await page.close()
+  })
+
+  it('never draws a file full while it downloads', async () => {
+    await submit('throttled', [{ fn: 'slow.bin', url: origin.url('throttle-1', { size: 600_000, rate: 150_000 }) }])
+    const page = await open('#task=throttled')
+    const row = page.locator('.file.downloading')
+    await row.waitFor()
+    const seen: string[] = []
+    for (let i = 0; i < 6 && (await row.count()) > 0; i++) {
+      const bar = await row.locator('progress').evaluate((p: HTMLProgressElement) => ({ determinate: p.hasAttribute('value'), value: p.value, max: p.max }))
+      seen.push(JSON.stringify(bar))
+      assert.ok(!bar.determinate || bar.value < bar.max, `a bar full before the end: ${seen.join(' ')}`)
+      await page.waitForTimeout(250)
+    }
+    await page.locator('#detail-state.completed').waitFor({ timeout: 15_000 })
+    const done = await page.locator('.file.done progress').evaluate((p: HTMLProgressElement) => p.value === p.max)
+    assert.ok(done, 'full once done')
+    await page.close()
+  })
+
+  it('cancels and purges from the page, keeping focus and saying only the state changes', async () => {
+    await submit('to-cancel', Array.from({ length: 3 }, (_, i) => ({ fn: `c${i}.bin`, url: origin.url(`cancel-${i}`, { size: 2_000_000, rate: 100_000 }) })))
+    const page = await open('#task=to-cancel')
+    await page.locator('.file.downloading').first().waitFor()
+    await page.locator('#cancel').focus()
+    await page.keyboard.press('Enter')
+    await page.locator('#detail-state.cancelled').waitFor({ timeout: 10_000 })
+    const focused = await page.evaluate(() => document.activeElement?.id || document.activeElement?.tagName)
+    assert.ok(focused && focused !== 'BODY', `focus was lost (${focused})`)
+    await waitFor(async () => ((await page.locator('#announce').textContent())?.includes('ended cancelled') ? true : undefined), 5000, 'the end announced')
+    assert.equal(await page.locator('[aria-live]').count(), 1, 'one live region')
+
+    page.once('dialog', (d) => void d.accept())
+    await page.locator('#purge').click()
+    await waitFor(async () => ((await fetch(`${base}/tasks/to-cancel`)).status === 404 ? true : undefined), 5000, 'the task purged')
+    await page.locator('.task-row', { hasText: 'to-cancel' }).waitFor({ state: 'detached' })
+    assert.ok(await page.locator('#detail').isHidden())
+    await page.close()
+  })
+
+  it('offers Retry only for files a retry could fix, and keeps focus after it', async () => {
+    await submit('not-retryable', [{ fn: 'missing.jpg', url: origin.url('nr-1', { status: 404 }) }])
+    await submit('retryable', [
+      { fn: 'missing.jpg', url: origin.url('r-1', { status: 404 }) },
+      { fn: 'busy.jpg', url: origin.url('r-2', { fail: 503, times: 3 }) },
+    ])
+    const page = await open('#task=not-retryable')
+    await page.locator('#detail-state.failed').waitFor()
+    assert.equal(await page.locator('.file.failed .fstate').textContent(), 'The server answered 404 (not found)')
+    assert.ok(await page.locator('#retry').isHidden(), 'no retry for a 404')
+
+    await page.locator('.task-row', { hasText: /^retryable/ }).click()
+    await page.locator('#detail-id', { hasText: 'retryable' }).waitFor()
+    await page.locator('#detail-state.failed, #detail-state.partial').waitFor({ timeout: 10_000 })
+    await page.locator('#file-filter [data-filter="failed"]').click()
+    assert.equal(await page.locator('.file').count(), 2)
+    assert.equal(await page.locator('#retry').textContent(), 'Retry 1 failed')
+    await page.locator('#retry').click()
+    await page.locator('#detail-state.partial').waitFor({ timeout: 10_000 })
+    assert.equal(await page.locator('.file.failed').count(), 1, 'the 503 file went through on the retry')
+    const focused = await page.evaluate(() => document.activeElement?.closest('.actions, #detail-title') !== null)
+    assert.ok(focused, 'focus stays on the task actions')
+    await page.close()
+  })
+
+  it('follows a 10,000-file task with requests that do not grow with the files', async () => {
+    const files = 10_000
+    await submit('ten-thousand', Array.from({ length: files }, (_, i) => ({ fn: `f${i}.txt`, url: origin.url(i % 10 === 0 ? `tt-gone-${i}` : `tt-${i}`, i % 10 === 0 ? { status: 404 } : { size: 64 }) })))
+    const page = await open()
+    const requests: string[] = []
+    page.on('request', (r) => requests.push(r.url().replace(base, '')))
+    const began = performance.now()
+    await page.locator('.task-row', { hasText: 'ten-thousand' }).click()
+    await page.locator('#detail-state.partial').waitFor({ timeout: 40_000 })
+    const seconds = (performance.now() - began) / 1000
+    const rows = await page.locator('.file').count()
+    const failedCount = await page.locator('#file-filter [data-filter="failed"] .n').textContent()
+    console.log(`10,000 files: ${requests.length} requests in ${seconds.toFixed(1)} s, ${rows} rows drawn`)
+    // A constant few (the task, its events) plus at most the polls of the clock: one a second for the files in flight, one every 3 s for the list.
+    assert.ok(requests.length <= 5 + Math.ceil(seconds) * 1.5, `${requests.length} requests in ${seconds.toFixed(1)} s: ${requests.slice(0, 20).join(' ')}`)
+    assert.ok(requests.length < 60, `${requests.length} requests`)
+    assert.ok(rows <= 100, `${rows} rows in the document`)
+    assert.equal(failedCount, String(files / 10))
+    await page.close()
+  })
+})
