@@ -6,7 +6,7 @@ import { frames, HEARTBEAT, MAX_BUFFERED_BYTES, parseLastEventId, SSE_HEADERS, S
 import type { TokenSigner } from '../src/events/token.js'
 import { taskAccessHook } from '../src/http/auth.js'
 import { ErrorBody, TaskId } from '../src/tasks/schemas.js'
-import type { TaskService } from '../src/tasks/service.js'
+import type { TaskService } from '../src/api/task-service.js'
 
 export interface EventRoutesOptions {
   tasks: TaskService
