@@ -36,7 +36,6 @@ describe('the page', { skip: noChromium }, () => {
     return page
   }
 
-  const badge = (page: Page) => page.locator('#detail-state')
 
   it('lists a task submitted over REST and shows it when chosen', async () => {
     await submit('rest-listed', [{ fn: 'one.bin', url: origin.url('listed-1', { size: 2000 }) }])
@@ -143,13 +142,15 @@ describe('the page', { skip: noChromium }, () => {
 
   it('follows a 10,000-file task with requests that do not grow with the files', async () => {
     const files = 10_000
-    await submit('ten-thousand', Array.from({ length: files }, (_, i) => ({ fn: `f${i}.txt`, url: origin.url(i % 10 === 0 ? `tt-gone-${i}` : `tt-${i}`, i % 10 === 0 ? { status: 404 } : { size: 64 }) })))
+    // Mostly files that fail fast (404, no retry): the service ends 10,000 of them in about 20 s here.
+    const ok = (i: number) => i % 100 === 0
+    await submit('ten-thousand', Array.from({ length: files }, (_, i) => ({ fn: `f${i}.txt`, url: origin.url(`tt-${i}`, ok(i) ? { size: 64 } : { status: 404 }) })))
     const page = await open()
     const requests: string[] = []
     page.on('request', (r) => requests.push(r.url().replace(base, '')))
     const began = performance.now()
     await page.locator('.task-row', { hasText: 'ten-thousand' }).click()
-    await page.locator('#detail-state.partial').waitFor({ timeout: 40_000 })
+    await page.locator('#detail-state.partial').waitFor({ timeout: 60_000 })
     const seconds = (performance.now() - began) / 1000
     const rows = await page.locator('.file').count()
     const failedCount = await page.locator('#file-filter [data-filter="failed"] .n').textContent()
@@ -158,7 +159,7 @@ describe('the page', { skip: noChromium }, () => {
     assert.ok(requests.length <= 5 + Math.ceil(seconds) * 1.5, `${requests.length} requests in ${seconds.toFixed(1)} s: ${requests.slice(0, 20).join(' ')}`)
     assert.ok(requests.length < 60, `${requests.length} requests`)
     assert.ok(rows <= 100, `${rows} rows in the document`)
-    assert.equal(failedCount, String(files / 10))
+    assert.equal(failedCount, String(files - files / 100))
     await page.close()
   })
 })

@@ -1,13 +1,14 @@
 // One task in detail. Loaded once (GET /tasks/:id), then kept current from the
 // task's events (file, progress, state, end) and, while it runs, from
 // GET /tasks/:id?files=active once a second for the bytes of the files in
-// flight: the requests do not grow with the number of files.
+// flight (when few are left): the requests do not grow with the number of files.
 
 import { api, download, followEvents, session } from './api.js'
 import { bytes, duration, rate, retryMayHelp } from './format.js'
 import { createFileList } from './file-list.js'
 
 const ACTIVE_POLL_MS = 1000
+const ACTIVE_POLL_MAX_FILES = 500
 const RUNNING = new Set(['queued', 'running'])
 const $ = (s, root = document) => root.querySelector(s)
 
@@ -120,6 +121,8 @@ export function createTaskView({ announce, onSummary, onPurged }) {
       const status = await api('GET', `/tasks/${encodeURIComponent(current.id)}?files=active`)
       if (view !== current) return
       summary(status)
+      // A service older than ?files= answers every file: then the events alone keep the view, not a heavy poll a second.
+      if (status.files.some((f) => f.state === 'done')) current.noActivePoll = true
       for (const f of status.files) patch(f)
       // A file the answer no longer lists as active finished: its file event says how.
       schedule()
@@ -129,9 +132,14 @@ export function createTaskView({ announce, onSummary, onPurged }) {
     current.poll = null
   }
 
-  /** One request a second at most while the task runs, whatever its number of files. */
+  /**
+   * One request a second at most while the task runs, and only while few files
+   * are left: ?files=active lists the queued ones too, so on a big task the
+   * events alone keep the view (totals, and every file as it ends) until then.
+   */
   function keepPolling() {
-    if (view.poll || !RUNNING.has(view.state)) return
+    if (view.poll || view.noActivePoll || !RUNNING.has(view.state)) return
+    if (view.files.length - view.finished > ACTIVE_POLL_MAX_FILES) return
     view.poll = setTimeout(pollActive, document.hidden ? ACTIVE_POLL_MS * 5 : ACTIVE_POLL_MS)
   }
 
@@ -170,6 +178,7 @@ export function createTaskView({ announce, onSummary, onPurged }) {
       } else if (f.state === 'done') count.done++
       else count.queued++
     }
+    view.finished = count.done + count.failed
     ui.counts.textContent = `${count.done} done · ${count.active} active · ${count.queued} waiting · ${count.failed} failed of ${view.files.length}`
     for (const b of ui.filters) {
       const n = b.dataset.filter === 'all' ? view.files.length : count[b.dataset.filter]
@@ -283,7 +292,7 @@ export function createTaskView({ announce, onSummary, onPurged }) {
     async open(id, { focus = false } = {}) {
       if (view?.id === id) return
       close()
-      view = { id, files: null, filter: 'all', samples: [], cancelling: false, state: null, task: null, announced: null, poll: null, settled: false, lastEventId: null }
+      view = { id, files: null, filter: 'all', samples: [], cancelling: false, state: null, task: null, announced: null, poll: null, settled: false, lastEventId: null, finished: 0 }
       const current = view
       ui.error.hidden = true
       files.reset()
