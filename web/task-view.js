@@ -163,7 +163,7 @@ export function createTaskView({ announce, onSummary, onPurged }) {
     else if (!unknown && known > 0) ui.bar.value = Math.min(t.bytes_done / known, 0.99)
     else ui.bar.value = Math.min((t.done + t.failed) / Math.max(1, t.files), 0.99)
     ui.amount.textContent = !ended && unknown
-      ? `${bytes(t.bytes_done)} · ${unknown} ${unknown === 1 ? 'size' : 'sizes'} not known yet`
+      ? `${bytes(t.bytes_done)} · ${unknown} ${unknown === 1 ? 'size' : 'sizes'} unknown`
       : `${bytes(t.bytes_done)}${known && !ended ? ` of ${bytes(known)}` : ''}`
     const speed = ended ? 0 : (t.speed ?? measuredSpeed())
     ui.speed.textContent = ended ? '–' : rate(speed) || '0 B/s'
