@@ -3,6 +3,7 @@
 // width, and a 10,000-file task followed with a number of requests that does not
 // grow with its files.
 import assert from 'node:assert/strict'
+import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
@@ -137,6 +138,35 @@ describe('the page', { skip: noChromium }, () => {
     assert.equal(await page.locator('.file.failed').count(), 1, 'the 503 file went through on the retry')
     const focused = await page.evaluate(() => document.activeElement?.closest('.actions, #detail-title') !== null)
     assert.ok(focused, 'focus stays on the task actions')
+
+    const zip = page.locator('#zip')
+    assert.equal(await zip.textContent(), 'Download zip + report')
+    assert.match((await zip.getAttribute('href'))!, /\/tasks\/retryable\/archive\?report=1$/)
+    const [saved] = await Promise.all([page.waitForEvent('download'), zip.click()])
+    const bytes = await readFile((await saved.path())!)
+    assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'a zip')
+    assert.ok(bytes.includes('REPORT.txt'), 'with the report of the missing file')
+    await page.close()
+  })
+
+  it('filters the list by state and loads more than a page', async () => {
+    for (let i = 0; i < 32; i++) await submit(`many-${String(i).padStart(2, '0')}`, [{ fn: 'x.jpg', url: origin.url(`many-${i}`, { status: 404 }) }])
+    const page = await open('#task=many-31')
+    await page.locator('.task-row', { hasText: 'many-31' }).waitFor()
+    assert.equal(await page.locator('.task-row').count(), 30, 'a page of 30')
+    await page.locator('#more-tasks').click()
+    await page.locator('.task-row', { hasText: 'many-00' }).waitFor()
+    assert.ok(await page.evaluate(() => document.activeElement?.classList.contains('task-row')), 'focus on the first task added')
+    const ended = async (id: string) => ((await (await fetch(`${base}/tasks/${id}?files=none`)).json()) as { state: string }).state === 'failed'
+    await waitFor(async () => ((await ended('many-31')) ? true : undefined), 10_000, 'many-31 ended')
+    await page.selectOption('#state-filter', 'completed')
+    await page.locator('.task-row', { hasText: 'many-' }).first().waitFor({ state: 'detached' })
+    const completed = await page.locator('.task-row .badge').allTextContents()
+    assert.ok(completed.every((s) => s === 'completed'), completed.join(', '))
+    await page.selectOption('#state-filter', 'partial,failed')
+    await page.locator('.task-row', { hasText: 'many-31' }).waitFor()
+    const failed = await page.locator('.task-row .badge').allTextContents()
+    assert.ok(failed.every((s) => s === 'failed' || s === 'partial'), failed.join(', '))
     await page.close()
   })
 
@@ -160,6 +190,43 @@ describe('the page', { skip: noChromium }, () => {
     assert.ok(requests.length < 60, `${requests.length} requests`)
     assert.ok(rows <= 100, `${rows} rows in the document`)
     assert.equal(failedCount, String(files - files / 100))
+    await page.close()
+  })
+})
+
+describe('the page with API keys', { skip: noChromium }, () => {
+  let browser: Browser
+  let harness: Harness
+
+  before(async () => {
+    harness = await startHarness('page-keys', { API_KEYS: 'page-test-key' })
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+    await harness.close()
+  })
+
+  it('asks for the key once, then follows a task it did not submit and zips it', async () => {
+    const { base, origin } = harness
+    const res = await fetch(`${base}/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer page-test-key' },
+      body: JSON.stringify({ task_id: 'keyed', task_info: [{ fn: 'k.bin', url: origin.url('keyed-1', { size: 300_000, rate: 200_000 }) }] }),
+    })
+    assert.equal(res.status, 202)
+    const page = await browser.newPage()
+    page.on('pageerror', (err) => assert.fail(`page error: ${err.message}`))
+    await page.goto(`${base}/#task=keyed`)
+    await page.locator('#key-dialog[open]').waitFor()
+    await page.fill('#key', 'page-test-key')
+    await page.click('#key-form button')
+    // Followed over the events stream with the key in a header: the end arrives without a reload.
+    await page.locator('#detail-state.completed').waitFor({ timeout: 15_000 })
+    assert.equal(await page.locator('#key-dialog[open]').count(), 0, 'asked once')
+    const [saved] = await Promise.all([page.waitForEvent('download'), page.click('#zip')])
+    const bytes = await readFile((await saved.path())!)
+    assert.equal(bytes.subarray(0, 2).toString(), 'PK')
     await page.close()
   })
 })
