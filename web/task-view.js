@@ -1,14 +1,14 @@
 // One task in detail. Loaded once (GET /tasks/:id), then kept current from the
 // task's events (file, progress, state, end) and, while it runs, from
-// GET /tasks/:id?files=active once a second for the bytes of the files in
-// flight (when few are left): the requests do not grow with the number of files.
+// GET /tasks/:id?files=active for the bytes of the files in flight, once a
+// second or less often: the requests do not grow with the number of files.
 
 import { api, download, followEvents, session } from './api.js'
 import { bytes, duration, rate, retryMayHelp } from './format.js'
 import { createFileList } from './file-list.js'
 
 const ACTIVE_POLL_MS = 1000
-const ACTIVE_POLL_MAX_FILES = 500
+const ACTIVE_POLL_FILES_PER_S = 500
 const RUNNING = new Set(['queued', 'running'])
 const $ = (s, root = document) => root.querySelector(s)
 
@@ -133,14 +133,15 @@ export function createTaskView({ announce, onSummary, onPurged }) {
   }
 
   /**
-   * One request a second at most while the task runs, and only while few files
-   * are left: ?files=active lists the queued ones too, so on a big task the
-   * events alone keep the view (totals, and every file as it ends) until then.
+   * One request a second at most while the task runs. ?files=active lists the
+   * queued files too, so with many left it is asked less often (every 10 s at
+   * 5,000 left and more): the events keep the totals and every file's end live.
    */
   function keepPolling() {
     if (view.poll || view.noActivePoll || !RUNNING.has(view.state)) return
-    if (view.files.length - view.finished > ACTIVE_POLL_MAX_FILES) return
-    view.poll = setTimeout(pollActive, document.hidden ? ACTIVE_POLL_MS * 5 : ACTIVE_POLL_MS)
+    const left = view.files.length - view.finished
+    const every = Math.min(10, Math.max(1, Math.ceil(left / ACTIVE_POLL_FILES_PER_S))) * ACTIVE_POLL_MS
+    view.poll = setTimeout(pollActive, document.hidden ? Math.max(every, ACTIVE_POLL_MS * 5) : every)
   }
 
   function follow() {
