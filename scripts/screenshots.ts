@@ -43,7 +43,7 @@ try {
       throw err
     })
     // A file between attempts shows as retrying once the service reports it (SPEC section 2).
-    await page.locator('.file.retrying').first().waitFor({ timeout: 3_000 }).catch(() => undefined)
+    await page.locator('.file.retrying').first().waitFor({ timeout: 12_000 }).catch(() => undefined)
     await page.waitForTimeout(2500) // bars and speeds move a little: what a person would see
     await mkdir(OUT, { recursive: true })
     await page.screenshot({ path: new URL(name, OUT).pathname })

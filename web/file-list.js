@@ -23,8 +23,9 @@ const $ = (s, root = document) => root.querySelector(s)
 function stateText(f, now) {
   if (f.state === 'retrying') {
     const wait = f.retry_at ? (Date.parse(f.retry_at) - now) / 1000 : null
-    const when = wait == null ? '' : wait > 0.5 ? ` · next try in ${duration(wait)}` : ' · trying now'
-    return `Retrying · attempt ${(f.attempts ?? 0) + 1}${when}`
+    const next = (f.attempts ?? 0) + 1
+    if (wait == null || wait <= 0.5) return `Retrying · attempt ${next} starting`
+    return `Retrying · attempt ${next} in ${duration(wait)}`
   }
   if (BAD.has(f.state)) return reason(f)
   if (f.state === 'downloading') return f.attempts > 1 ? `Downloading · attempt ${f.attempts}` : 'Downloading'
