@@ -16,7 +16,14 @@ const announce = (text) => {
 
 const selectedId = () => new URLSearchParams(location.hash.slice(1)).get('task')
 
-const list = createTaskList({ onSelect: (id) => { location.hash = `task=${encodeURIComponent(id)}` } })
+// A task chosen in the list leaves the keyboard in the list; one reached by the address (a link, Back) takes it.
+let fromList = false
+const list = createTaskList({
+  onSelect: (id) => {
+    fromList = true
+    location.hash = `task=${encodeURIComponent(id)}`
+  },
+})
 const view = createTaskView({
   announce,
   onSummary: (summary) => list.update(summary),
@@ -34,7 +41,10 @@ function showSelected(focus) {
   else view.close()
 }
 
-window.addEventListener('hashchange', () => showSelected(true))
+window.addEventListener('hashchange', () => {
+  showSelected(!fromList)
+  fromList = false
+})
 
 setUpSubmit({
   onSubmitted: (id) => {
