@@ -97,10 +97,17 @@ export function createFileList() {
     reset() { cap = STEP },
     /** Draws the files the filter keeps, in the default order, up to the cap. */
     render(files, filter) {
+      // One pass, no sort: rows go into buckets by rank, in file order, and only the first `cap` are kept.
       const keep = FILTERS[filter]
-      const shown = []
-      for (const f of files) if (f && keep(f)) shown.push(f)
-      if (filter === 'all') shown.sort((a, b) => RANK[a.state] - RANK[b.state] || a.index - b.index)
+      const buckets = [[], [], [], []]
+      let total = 0
+      for (const f of files) {
+        if (!keep(f)) continue
+        total++
+        const bucket = filter === 'all' ? buckets[RANK[f.state] ?? 3] : buckets[0]
+        if (bucket.length < cap) bucket.push(f)
+      }
+      const shown = buckets.flat()
       const now = Date.now()
       const n = Math.min(cap, shown.length)
       for (let i = 0; i < n; i++) {
@@ -110,10 +117,10 @@ export function createFileList() {
       }
       while (list.children.length > n) list.lastElementChild.remove()
       for (let i = n; i < slots.length; i++) slots[i].sig = ''
-      more.hidden = shown.length <= n
-      more.textContent = `Show more (${shown.length - n} not shown)`
-      empty.hidden = shown.length > 0
-      return shown.length
+      more.hidden = total <= n
+      more.textContent = `Show more (${total - n} not shown)`
+      empty.hidden = total > 0
+      return total
     },
   }
 }

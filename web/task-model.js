@@ -11,6 +11,7 @@ const POLL_MS = 1000
 const POLL_FILES_PER_S = 500
 export const RUNNING = new Set(['queued', 'running'])
 const UNSETTLED = new Set(['queued', 'downloading', 'retrying'])
+const ENDED = new Set(['done', 'failed', 'cancelled'])
 
 /** Reads task `id`; `onChange` is called after every change (the view draws at most once a frame). */
 export async function loadTask(id, { onChange, onSummary }) {
@@ -39,10 +40,12 @@ export async function loadTask(id, { onChange, onSummary }) {
     onSummary(m.task)
   }
 
-  function patch(f) {
+  function patch(f, fromPoll = false) {
     const i = f.index ?? m.byName.get(f.saved_as)
     const old = i === undefined ? undefined : m.files[i]
     if (!old) return
+    // A poll answered before a file's end event must not bring the file back: events are newer.
+    if (fromPoll && ENDED.has(old.state)) return
     const now = performance.now()
     let speed = old.speed
     if (f.state === 'downloading' && old.state === 'downloading' && f.bytes != null && old.at) {
@@ -67,11 +70,12 @@ export async function loadTask(id, { onChange, onSummary }) {
   async function pollActive() {
     try {
       const status = await api('GET', `${path}?files=active`)
-      if (closed) return
+      // An answer that crossed the end event is older than what the page shows.
+      if (closed || !RUNNING.has(m.state)) return
       summary(status)
       // A service older than ?files= answers every file: then the events alone keep the view, not a heavy poll.
       if (status.files.some((f) => f.state === 'done')) polls = false
-      for (const f of status.files) patch(f)
+      for (const f of status.files) patch(f, true)
       onChange()
     } catch {
       // Asked again at the next turn.

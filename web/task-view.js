@@ -7,6 +7,7 @@ import { createFileList } from './file-list.js'
 import { loadTask, RUNNING } from './task-model.js'
 
 const $ = (s, root = document) => root.querySelector(s)
+const DRAW_EVERY_MS = 200
 
 export function createTaskView({ announce, onSummary, onPurged }) {
   const section = $('#detail')
@@ -27,8 +28,15 @@ export function createTaskView({ announce, onSummary, onPurged }) {
   // Countdowns and the time left move with the clock, without any request.
   setInterval(() => task && RUNNING.has(task.state) && schedule(), 1000)
 
+  // Drawn at most 5 times a second, in a frame: events of a big task come by the thousand.
+  let drawnAt = 0
   const schedule = () => {
-    if (!frame) frame = requestAnimationFrame(() => { frame = 0; draw() })
+    if (frame) return
+    frame = setTimeout(() => requestAnimationFrame(() => {
+      frame = 0
+      drawnAt = performance.now()
+      draw()
+    }), Math.max(0, drawnAt + DRAW_EVERY_MS - performance.now()))
   }
   files.onMore = schedule
 
