@@ -204,6 +204,7 @@ describe('the page', { skip: noChromium }, () => {
     assert.ok(requests.length <= 5 + Math.ceil(seconds) * 1.5, `${requests.length} requests in ${seconds.toFixed(1)} s: ${requests.slice(0, 20).join(' ')}`)
     assert.ok(requests.length < 60, `${requests.length} requests`)
     assert.ok(rows <= 100, `${rows} rows in the document`)
+    assert.ok(longest < 1000, `the page froze for ${longest.toFixed(0)} ms`)
     assert.equal(failedCount, String(files - files / 100))
     await page.close()
   })
