@@ -1,7 +1,8 @@
 // One task's data on the page. Read once (GET /tasks/:id), then kept current
 // from the task's events (file, progress, state, end) and, while it runs, from
 // GET /tasks/:id?files=active for the bytes of the files in flight, once a
-// second or less often: the requests do not grow with the number of files.
+// second or less often: the requests do not grow with the number of files
+// (docs/decisions/0009-page-follows-events.md).
 
 import { api, followEvents } from './api.js'
 import { retryMayHelp } from './format.js'

@@ -28,7 +28,7 @@ export function createTaskView({ announce, onSummary, onPurged }) {
   // Countdowns and the time left move with the clock, without any request.
   setInterval(() => task && RUNNING.has(task.state) && schedule(), 1000)
 
-  // Drawn at most 5 times a second, in a frame: events of a big task come by the thousand.
+  // Drawn at most 5 times a second, in a frame: events of a big task come by the thousand (decision 0009).
   let drawnAt = 0
   const schedule = () => {
     if (frame) return
