@@ -14,7 +14,7 @@ import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.j
 import type { RedisClient } from '../redis/connection.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from '../tasks/queue.js'
-import { TASK_STATES, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from '../tasks/schemas.js'
+import { TASK_STATES, type FileFilter, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from '../tasks/schemas.js'
 import type { FileSpec, TaskStore } from '../tasks/store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
@@ -148,8 +148,8 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     hasEventsAfter: (taskId: string, eventId: string) => withRedis(() => store.hasEventsAfter(taskId, eventId)),
     eventsKey: (taskId: string) => store.keys(taskId).events,
 
-    async get(taskId: string): Promise<TaskStatus> {
-      const status = await withRedis(() => store.status(taskId))
+    async get(taskId: string, files: FileFilter = 'all'): Promise<TaskStatus> {
+      const status = await withRedis(() => store.status(taskId, files))
       if (!status) throw new NotFoundError(`no task ${taskId}`)
       return status
     },
