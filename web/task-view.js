@@ -76,7 +76,8 @@ export function createTaskView({ announce, onSummary, onPurged }) {
     const speed = ended ? 0 : task.speed()
     ui.speed.textContent = ended ? '–' : rate(speed) || '0 B/s'
     const eta = t.eta_s ?? (speed > 0 && !unknown && known > t.bytes_done ? (known - t.bytes_done) / speed : null)
-    ui.eta.textContent = ended || eta == null ? '–' : duration(eta)
+    // Sizes still unknown make any time left a lower bound.
+    ui.eta.textContent = ended || eta == null ? '–' : `${unknown ? 'over ' : ''}${duration(eta)}`
     ui.counts.textContent = `${count.done} done · ${count.active} active · ${count.queued} waiting · ${count.failed} failed of ${task.files.length}`
     for (const b of ui.filters) {
       $('.n', b).textContent = String(b.dataset.filter === 'all' ? task.files.length : count[b.dataset.filter])
