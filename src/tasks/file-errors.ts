@@ -50,24 +50,17 @@ export const FINAL_ERRORS: readonly string[] = [
   'blocked_address',
   'host_not_allowed',
   'file_too_large',
-  'checksum_mismatch',
   'too_many_redirects',
   'redirect_loop',
   'bad_redirect',
   'headers_too_large',
 ]
 
-/** HTTP statuses that will be the same next time: client errors, but for a timeout and a rate limit. */
+/**
+ * HTTP statuses that will be the same next time: client errors, but for a
+ * timeout and a rate limit. With FINAL_ERRORS, what the page offers Retry by.
+ */
 export const FINAL_HTTP: { readonly from: number; readonly to: number; readonly except: readonly number[] } = { from: 400, to: 499, except: [408, 429] }
-
-export const isFinalHttpStatus = (status: number) =>
-  status >= FINAL_HTTP.from && status <= FINAL_HTTP.to && !FINAL_HTTP.except.includes(status)
-
-/** Whether POST /tasks/:id/retry could make this failed file succeed. */
-export function retryMayHelp(code: string | null, httpStatus: number | null = null): boolean {
-  if (code === 'http_error') return httpStatus === null || !isFinalHttpStatus(httpStatus)
-  return code === null || !FINAL_ERRORS.includes(code)
-}
 
 /** The sentence for a file's error code; a code this table does not know yet is still shown, as itself. */
 export function describeFileError(code: string | null, httpStatus: number | null = null): string {
