@@ -2,13 +2,14 @@
 // active file, fitted to the terminal's width, with speed and time left.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress'
 import type { TaskStatus } from '../tasks/schemas.js'
+import { isFinalTaskState } from '../vocabulary.js'
 import type { Client } from './client.js'
 
 const POLL_MS = 300
 const FILE_BARS = 8
 
 export const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
-export const isEnded = (s: TaskStatus) => s.state !== 'queued' && s.state !== 'running'
+export const isEnded = (s: TaskStatus) => isFinalTaskState(s.state)
 
 /** Bytes per second over the last few polls. */
 class Speed {

@@ -1,9 +1,10 @@
 // A file's `error` code in words a person understands, for what people read
 // (the zip's REPORT.txt). The wording is the web page's (web/app.js), which
 // cannot import this module; keep the two alike.
+import { isFileErrorCode, type FileErrorCode } from '../vocabulary.js'
 
-/** Sentence per stable error code; http_error is completed with the status by describeFileError(). */
-export const FILE_ERROR_TEXT: Readonly<Record<string, string>> = {
+/** Sentence per stable error code (every one: the type sees to it); http_error is completed with the status by describeFileError(). */
+export const FILE_ERROR_TEXT: Readonly<Record<FileErrorCode, string>> = {
   http_error: 'The server answered with an error',
   timeout: 'The server stopped sending data',
   connect_timeout: 'The server could not be reached in time',
@@ -15,6 +16,9 @@ export const FILE_ERROR_TEXT: Readonly<Record<string, string>> = {
   checksum_mismatch: 'The file does not match its expected checksum',
   file_too_large: 'The file is larger than this service allows',
   too_many_redirects: 'The server redirected too many times',
+  redirect_loop: 'The server redirected in a loop',
+  bad_redirect: 'The server redirected to something that is not a web address',
+  headers_too_large: 'The server sent an oversized answer header',
   blocked_address: 'That address is on an internal network and may not be fetched',
   host_not_allowed: 'That server is not on the list of allowed servers',
   disk_full: 'The download disk is full',
@@ -45,5 +49,5 @@ export function describeFileError(code: string | null, httpStatus: number | null
     return `The server answered ${httpStatus}${words ? ` (${words})` : ''}`
   }
   if (code === null) return 'Failed, for no recorded reason'
-  return Object.hasOwn(FILE_ERROR_TEXT, code) ? FILE_ERROR_TEXT[code]! : `Failed (${code})`
+  return isFileErrorCode(code) ? FILE_ERROR_TEXT[code] : `Failed (${code})`
 }

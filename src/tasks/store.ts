@@ -2,11 +2,13 @@
 import { randomUUID } from 'node:crypto'
 import { redactUrl } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
-import type { ReplicaAcks } from '../redis/script.js'
+import type { LuaScript, ReplicaAcks, ScriptArg } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
-import type { FileState, FileStatus, Priority, TaskState, TaskStatus, Totals, WebhookStatus } from './schemas.js'
+import type { FileStatus, Priority, TaskStatus, Totals, WebhookStatus } from './schemas.js'
 import * as scripts from './scripts.js'
+import type { BeginResult, CancelResult, FinishOutcome } from './scripts.js'
+import { isFinalTaskState, type FileErrorCode, type FileState, type FinalFileState, type TaskState } from '../vocabulary.js'
 
 /** What a file is, fixed at submit. */
 export interface FileSpec {
@@ -18,11 +20,11 @@ export interface FileSpec {
 
 /** How a file attempt series ended. */
 export interface FileOutcome {
-  state: 'done' | 'failed' | 'cancelled'
+  state: FinalFileState
   bytes: number
   size: number | null
   httpStatus: number | null
-  error: string | null
+  error: FileErrorCode | null
   attempts: number
 }
 
@@ -46,9 +48,7 @@ export interface LoadedTask {
   counts: { done: number; failed: number; bytesDone: number }
 }
 
-export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
-export type CancelResult = 'cancelling' | 'missing' | TaskState
-export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
+export type { BeginResult, CancelResult, FinishOutcome }
 
 /** What a task is besides its files, fixed at submit. */
 export interface TaskOptions {
@@ -74,7 +74,7 @@ export type TaskStore = ReturnType<typeof createTaskStore>
  */
 export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: ReplicaAcks | null = null) {
   const keys = (id: string) => taskKeys(config, id)
-  const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args, acks)
+  const run = <R, A extends ScriptArg[]>(script: LuaScript<R, A>, id: string, args: A) => script.run(redis, keyList(keys(id)), args, acks)
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
   const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
@@ -85,7 +85,6 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     await indexFinished(id)
     await deliveries.indexPending(id)
   }
-  const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
     const res = await redis.multi().hgetall(k.meta).hgetall(k.files).exec()
@@ -99,11 +98,9 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
     async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
-      const args = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
-      const existing = (await run(scripts.createTask, id, args)) as
-        | [string, string]
-        | null
-      return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] as TaskState } : { created: true as const }
+      const args: Parameters<typeof scripts.createTask.run>[2] = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
+      const existing = await run(scripts.createTask, id, args)
+      return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] } : { created: true as const }
     },
 
     async accept(id: string): Promise<void> {
@@ -111,8 +108,8 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async begin(id: string): Promise<BeginResult> {
-      const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
-      if (isFinal(result)) {
+      const result = await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])
+      if (isFinalTaskState(result)) {
         await indexFinished(id, 'NX')
         await deliveries.indexPending(id)
       }
@@ -137,12 +134,12 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
      * (false when it had already ended).
      */
     async finishFiles(id: string, ends: FileEnd[]): Promise<boolean[]> {
-      const args: (string | number)[] = [config.REPLY_TTL_SECONDS]
+      const args: ScriptArg[] = [config.REPLY_TTL_SECONDS]
       for (const { index, file, outcome: o } of ends) {
         const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
         args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
       }
-      const recorded = (await run(scripts.finishFiles, id, args)) as number[]
+      const recorded = await run(scripts.finishFiles, id, args)
       return recorded.map((r) => r === 1)
     },
 
@@ -152,22 +149,20 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
-      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
-      const state = (await run(scripts.finishTask, id, args)) as TaskState | null
+      const state = await run(scripts.finishTask, id, [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()])
       if (state) await ended(id)
       return state
     },
 
     async cancel(id: string): Promise<CancelResult> {
-      const args = [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
-      const result = (await run(scripts.cancelTask, id, args)) as CancelResult
+      const result = await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()])
       if (result === 'cancelled') await ended(id)
       return result
     },
 
-    /** Queues the failed and cancelled files of an ended task again: the count, -1 not ended, -2 missing. */
+    /** Queues the failed and cancelled files of an ended task again: the count, or RETRY_NOT_ENDED, RETRY_MISSING. */
     async retry(id: string, jobId: string): Promise<number> {
-      const n = (await run(scripts.retryTask, id, [jobId])) as number
+      const n = await run(scripts.retryTask, id, [jobId])
       if (n > 0) await redis.zrem(finishedIndex(config), id)
       return n
     },
@@ -281,7 +276,8 @@ function toStatus(meta: Record<string, string>, files: Record<string, string>, w
       size: intOrNull(field('size')),
       attempts: Number(field('attempts') ?? 0),
       http_status: intOrNull(field('http_status')),
-      error: orNull(field('error')),
+      // Written only from a FileErrorCode (the worker's or a Lua step's reason).
+      error: orNull(field('error')) as FileErrorCode | null,
     }
   })
   return {

@@ -4,7 +4,8 @@
 // entries whose task is gone (purged, expired) are dropped as a page meets them.
 import type { RedisClient } from '../redis/connection.js'
 import { taskKeys, type KeyConfig } from './keys.js'
-import type { Priority, TaskState, TaskSummary } from './schemas.js'
+import type { Priority, TaskSummary } from './schemas.js'
+import type { TaskState } from '../vocabulary.js'
 
 /** Index entries read per round trip while a page is filled. */
 const BATCH = 200

@@ -2,6 +2,7 @@ import type { DownloadProgress } from '../download/types.js'
 import type { Logger } from '../logger.js'
 import type { Totals } from '../tasks/schemas.js'
 import type { RunningFile, TaskStore } from '../tasks/store.js'
+import type { FinalFileState } from '../vocabulary.js'
 
 export const PROGRESS_INTERVAL_MS = 250
 
@@ -39,7 +40,7 @@ export class TaskProgress {
     return counter
   }
 
-  settle(index: number, state: 'done' | 'failed' | 'cancelled', bytes: number): void {
+  settle(index: number, state: FinalFileState, bytes: number): void {
     this.active.delete(index)
     if (state === 'done') {
       this.done++
