@@ -1,17 +1,10 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
-
-// web/ sits at the project root: one level up from src/, two from dist/src/.
-const WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((dir) => existsSync(dir))
+import { webRoot } from '../src/http/static-assets.js'
 
 /** The operators' page at /, its assets under /ui/. No key is needed to load it; the API calls it makes need one. */
 const uiRoutes: FastifyPluginAsync = async (app) => {
-  if (!WEB_ROOT) throw new Error('web/ is missing beside the program')
-  await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/ui/', index: false, cacheControl: true, maxAge: '1h' })
+  await app.register(fastifyStatic, { root: webRoot(), prefix: '/ui/', index: false, cacheControl: true, maxAge: '1h' })
   app.get('/', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html', { maxAge: 0 }))
 }
 

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { createTokenSigner, tokenKey } from '../src/events/token.js'
+import { createTokenSigner, tokenKey } from '../src/http/token.js'
 import { taskKeys } from '../src/tasks/keys.js'
 import { startOrigin, type Origin } from './helpers/origin.js'
 import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'

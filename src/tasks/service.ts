@@ -2,7 +2,7 @@
 import { createHash, randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Backend } from '../backend.js'
-import type { TokenSigner } from '../events/token.js'
+import type { TokenSigner } from '../http/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
@@ -149,7 +149,6 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
 
     lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
     hasEventsAfter: (taskId: string, eventId: string) => withRedis(() => store.hasEventsAfter(taskId, eventId)),
-    eventsKey: (taskId: string) => store.keys(taskId).events,
 
     async get(taskId: string): Promise<TaskStatus> {
       const status = await withRedis(() => store.status(taskId))
