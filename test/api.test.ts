@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { cleanEnv, REDIS_URL, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, REDIS_URL, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 // The API alone (no worker), against the real Redis.
 describe('HTTP API', () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { download, eventLoopLagMaxMs, probeLiveWhile, pythonZip, recordFinishedTask, type FixtureFile } from './helpers/archive.js'
-import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+import { cleanEnv, spawnService, testEnv, type ChildService } from '../testkit/service.js'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 

@@ -9,8 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startHarness, startInProcess, testEnv, waitFor, type Harness, type InProcessService } from './helpers/service.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, startHarness, startInProcess, testEnv, waitFor, type Harness, type InProcessService } from '../testkit/service.js'
 
 const run = promisify(execFile)
 

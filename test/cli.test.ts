@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseFileList } from '../src/cli/file-list.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { startHarness, type Harness } from '../testkit/service.js'
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
 
 describe('worker crash', () => {
   let env: Record<string, string>

@@ -9,7 +9,7 @@ import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { ConfigSchema, loadConfig } from '../src/config.js'
 import { webRootFor } from '../src/http/static-assets.js'
-import { readCompose, RUNTIME_VARIABLES, workerRuntime } from '../bench/worker-runtime.js'
+import { readCompose, RUNTIME_VARIABLES, workerRuntime } from '../scripts/worker-runtime.js'
 
 const compose = readCompose()
 const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')

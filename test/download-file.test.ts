@@ -13,7 +13,7 @@ import { DiskCalls } from '../src/download/disk-calls.js'
 import { downloadFile, type Downloader, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
 import { createLogger } from '../src/logger.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
 
 const policy: DownloadPolicy = {
   maxAttempts: 3,

@@ -4,8 +4,8 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { createTokenSigner, tokenKey } from '../src/http/token.js'
 import { taskKeys } from '../src/tasks/keys.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from '../testkit/service.js'
 import { follow, type Received } from './helpers/sse.js'
 
 /** The stream as Redis holds it: the truth a subscriber must match. */

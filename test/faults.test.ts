@@ -9,9 +9,10 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
-import { assertProtocol, freePort } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { freePort } from '../testkit/free-port.js'
+import { assertProtocol } from './helpers/protocol.js'
+import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from '../testkit/service.js'
 
 const fns = (n: number, prefix = 'f') => Array.from({ length: n }, (_, i) => `${prefix}${i}.bin`)
 

@@ -2,7 +2,7 @@
 // linear, so the submit does not hold the event loop.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 describe('a submit of 10,000 files', () => {
   let env: Record<string, string>

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { captureLogs } from './helpers/logs.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 describe('logs', () => {
   let env: Record<string, string>

@@ -2,7 +2,7 @@
 // then normal, then low, and first come first served within a priority.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { readReplies, startHarness, waitFor, type Harness } from './helpers/service.js'
+import { readReplies, startHarness, waitFor, type Harness } from '../testkit/service.js'
 
 describe('task priority', () => {
   let h: Harness

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test'
 import { once } from 'node:events'
 import { closeRedis, createRedis, type Redis } from '../src/redis/connection.js'
 import { createLogger } from '../src/logger.js'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 // Nothing listens on port 1: the API starts anyway and answers 503 at once.
 describe('Redis unreachable', () => {

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Release } from '../src/download/types.js'
 import { Scheduler } from '../src/worker/scheduler.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from '../testkit/service.js'
 
 const never = new AbortController().signal
 

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 

@@ -8,8 +8,8 @@ import { request } from 'undici'
 import { Agent } from 'undici'
 import { createAddressPolicy } from '../src/net/address-policy.js'
 import { guardedConnector } from '../src/net/guarded-connector.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
   let count = 0

@@ -2,7 +2,7 @@
 // filtered by state, against the real Redis (API only, no worker).
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 interface Page {
   tasks: { task_id: string; state: string; totals: { files: number } }[]

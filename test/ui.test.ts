@@ -5,8 +5,8 @@ import { mkdir } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { startHarness, type Harness } from '../testkit/service.js'
 
 const OUTPUT = 'test-output'
 

@@ -7,9 +7,9 @@ import { Redis } from 'ioredis'
 import { webhookIndex } from '../src/tasks/keys.js'
 import { backoffMs } from '../src/webhooks/deliveries.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from '../testkit/service.js'
 
 const SECRET = 'webhook-test-secret-0123456789'
 const FAST = {

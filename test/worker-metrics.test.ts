@@ -1,8 +1,8 @@
 // A ROLE=worker process serves its own /metrics on METRICS_PORT.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { freePort } from './helpers/protocol.js'
-import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+import { freePort } from '../testkit/free-port.js'
+import { cleanEnv, spawnService, testEnv, type ChildService } from '../testkit/service.js'
 
 describe('worker metrics port', () => {
   let env: Record<string, string>

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { loadConfig } from '../../src/config.js'
 import { createTaskStore, type FileSpec } from '../../src/tasks/store.js'
 import type { FileErrorCode } from '../../src/vocabulary.js'
-import { REDIS_URL } from './service.js'
+import { REDIS_URL } from '../../testkit/service.js'
 
 const run = promisify(execFile)
 
