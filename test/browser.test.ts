@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
-import { startHarness, type Harness } from '../testkit/service.js'
+import { withService } from '../testkit/service.js'
 
 
 describe('browser EventSource', { skip: noChromium }, () => {
@@ -13,15 +13,14 @@ describe('browser EventSource', { skip: noChromium }, () => {
   let browser: Browser
   let base: string
 
-  let harness: Harness
+  const service = withService('browser', { API_KEYS: 'browser-test-key' }, { listen: true })
 
   before(async () => {
-    ;({ origin, base } = harness = await startHarness('browser', { API_KEYS: 'browser-test-key' }))
+    ;({ origin, base } = service)
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   it('sees every file event and end with the token alone', async () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseFileList } from '../src/cli/file-list.js'
 import type { Origin } from '../testkit/origin.js'
-import { startHarness, type Harness } from '../testkit/service.js'
+import { withService } from '../testkit/service.js'
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -22,14 +22,13 @@ describe('CLI', () => {
   let base: string
   let work: string
 
-  let harness: Harness
+  const service = withService('cli', { API_KEYS: 'cli-key' }, { listen: true })
 
   before(async () => {
-    ;({ origin, base } = harness = await startHarness('cli', { API_KEYS: 'cli-key' }))
+    ;({ origin, base } = service)
     work = await mkdtemp(join(tmpdir(), 'batchdl-cli-'))
   })
   after(async () => {
-    await harness.close()
     await rm(work, { recursive: true, force: true })
   })
 

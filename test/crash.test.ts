@@ -4,26 +4,19 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { before, describe, it } from 'node:test'
+import { fileBytes, type Origin } from '../testkit/origin.js'
+import { readReplies, waitFor, withService, type ChildService } from '../testkit/service.js'
 
 describe('worker crash', () => {
+  const service = withService('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3' }, { inProcess: false })
   let env: Record<string, string>
   let origin: Origin
   let api: ChildService
-  const children: ChildService[] = []
 
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3', PORT: '0' })
-    api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await origin.close()
-    await cleanEnv(env)
+    ;({ env, origin } = service)
+    api = await service.spawn('api')
   })
 
   it('resumes a task after two SIGKILLs and reports each message exactly once', async () => {
@@ -32,7 +25,7 @@ describe('worker crash', () => {
     const status = async () => (await fetch(`${api.address}/tasks/crashy`)).json() as Promise<{
       state: string
       totals: { done: number }
-      files: { state: string; attempts: number }[]
+      files: { state: string; bytes: number; attempts: number }[]
     }>
 
     const res = await fetch(`${api.address}/tasks`, {
@@ -45,19 +38,18 @@ describe('worker crash', () => {
 
     let doneBeforeCrashes = 0
     for (const atLeast of [2, 5]) {
-      const worker = await spawnService({ ...env, ROLE: 'worker' })
-      children.push(worker)
+      const worker = await service.spawn('worker')
       doneBeforeCrashes = await waitFor(async () => {
         const s = await status()
         return s.totals.done >= atLeast ? s.totals.done : undefined
       }, 30_000, `${atLeast} files done`)
       // Mid-way through the next files' bodies, some of which reached the disk.
-      await new Promise((r) => setTimeout(r, 700))
+      await waitFor(async () => ((await status()).files.some((f) => f.state === 'downloading' && f.bytes > 0) ? true : undefined), 10_000, 'a body part-way in')
       await worker.stop('SIGKILL')
       assert.notEqual((await status()).state, 'completed', 'killed mid-task')
     }
 
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    await service.spawn('worker')
     const messages = await replies
     assert.equal(messages[0], 'start')
     assert.equal(messages.at(-1), 'end')

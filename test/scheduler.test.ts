@@ -3,12 +3,12 @@
 // stuck behind long ones, and an origin never sees more connections than
 // MAX_CONNECTIONS_PER_HOST.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type { Release } from '../src/download/types.js'
 import { Scheduler } from '../src/worker/scheduler.js'
-import { startOrigin, type Origin } from '../testkit/origin.js'
+import { type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 const never = new AbortController().signal
 
@@ -110,16 +110,8 @@ describe('scheduler in a worker', () => {
   let svc: InProcessService
   let origin: Origin
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('sched', { MAX_CONCURRENT_DOWNLOADS: '4', MAX_CONNECTIONS_PER_TASK: '4', MAX_CONNECTIONS_PER_HOST: '3' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  const service = withService('sched', { MAX_CONCURRENT_DOWNLOADS: '4', MAX_CONNECTIONS_PER_TASK: '4', MAX_CONNECTIONS_PER_HOST: '3' })
+  before(() => ({ env, svc, origin } = service))
 
   const submit = async (taskId: string, files: { fn: string; url: string }[]) => {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })

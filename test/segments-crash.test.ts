@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { before, describe, it } from 'node:test'
+import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type ChildService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
@@ -20,21 +20,14 @@ function asked(range: string, size: number): number {
 }
 
 describe('worker killed mid-way through a split file', () => {
+  const service = withService('segcrash', { JOB_LOCK_MS: '2000', SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' }, { inProcess: false })
   let env: Record<string, string>
   let origin: Origin
   let api: ChildService
-  const children: ChildService[] = []
 
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('segcrash', { JOB_LOCK_MS: '2000', SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', PORT: '0', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' })
-    api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await origin.close()
-    await cleanEnv(env)
+    ;({ env, origin } = service)
+    api = await service.spawn('api')
   })
 
   it('resumes each range where it stopped, never fetching finished ranges again', async () => {
@@ -50,14 +43,13 @@ describe('worker killed mid-way through a split file', () => {
     const replies = readReplies(`${env.LEGACY_REPLY_PREFIX}_segcrash`, 90_000)
     const bytes = async () => ((await (await fetch(`${api.address}/tasks/segcrash`)).json()) as { files: { bytes: number }[] }).files[0]!.bytes
 
-    const first = await spawnService({ ...env, ROLE: 'worker' })
-    children.push(first)
+    const first = await service.spawn('worker')
     await waitFor(async () => ((await bytes()) >= size / 2 ? true : undefined), 60_000, 'half the file')
     await first.stop('SIGKILL')
     const before = origin.requests.length
     assert.ok(origin.requests.filter((r) => r.range).length >= 4, 'the first worker used several ranged connections')
 
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    await service.spawn('worker')
     assertProtocol(await replies, ['big.bin'])
     assert.deepEqual(await readFile(join(env.DOWNLOAD_DIR!, 'segcrash', 'big.bin')), fileBytes('seg-crash', size))
 

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { before, describe, it } from 'node:test'
+import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
+import { readReplies, withService, type InProcessService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
@@ -16,16 +16,8 @@ describe('segmented downloads', () => {
   let svc: InProcessService
   let origin: Origin
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('segments', { SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '16', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  const service = withService('segments', { SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '16', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' })
+  before(() => ({ env, svc, origin } = service))
 
   async function run(taskId: string, files: { fn: string; url: string; sha256?: string }[]) {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })

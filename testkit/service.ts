@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { after, before } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { Redis, type Cluster } from 'ioredis'
 import { buildApp } from '../src/app.js'
@@ -191,30 +192,61 @@ export async function spawnService(
   }
 }
 
-export interface Harness {
-  env: Record<string, string>
-  svc: InProcessService
-  origin: Origin
-  /** the API's address: the service listens on loopback */
-  base: string
-  close(): Promise<void>
+export type Role = 'api' | 'worker' | 'all'
+
+export interface ServiceOptions {
+  /**
+   * What runs in this process: API and worker ('all', the default), the API
+   * alone, or nothing (the tests start processes with spawn()).
+   */
+  inProcess?: 'all' | 'api' | false
+  /** the in-process API also listens on loopback, at `base` */
+  listen?: boolean
+  /** the logger of the in-process service (to read what it logs) */
+  log?: Logger
 }
 
-/** A test origin and the whole service (API and worker) listening on loopback, in this process. */
-export async function startHarness(name: string, overrides: Record<string, string> = {}): Promise<Harness> {
-  const origin = await startOrigin()
-  const env = await testEnv(name, overrides)
-  const svc = await startInProcess(env)
-  const base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
-  return {
-    env,
-    svc,
-    origin,
-    base,
-    close: async () => {
-      await svc.close()
-      await origin.close()
-      await cleanEnv(env)
+/** What withService gives a suite; every field is set once the suite's `before` hooks ran. */
+export interface ServiceFixture {
+  /** the suite's environment: its own queue prefix, reply prefix and download folder */
+  env: Record<string, string>
+  origin: Origin
+  /** the service in this process (not with `inProcess: false`) */
+  svc: InProcessService
+  /** the in-process API's address, with `listen` */
+  base: string
+  /** The real program as a child process with the suite's environment (and `extra`); killed after the suite. */
+  spawn(role: Role, extra?: Record<string, string>, opts?: Parameters<typeof spawnService>[1]): Promise<ChildService>
+}
+
+/**
+ * The service for the tests of one suite: a test origin, an environment of
+ * its own and the service, started before the tests and, after them, every
+ * process killed, every key removed, the download folder deleted. Call it in
+ * a describe body.
+ */
+export function withService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): ServiceFixture {
+  const children: ChildService[] = []
+  const fixture = {
+    async spawn(role: Role, extra: Record<string, string> = {}, spawnOpts: Parameters<typeof spawnService>[1] = {}) {
+      const child = await spawnService({ PORT: '0', ...fixture.env, ROLE: role, ...extra }, spawnOpts)
+      children.push(child)
+      return child
     },
-  }
+  } as ServiceFixture
+  const inProcess = opts.inProcess ?? 'all'
+  before(async () => {
+    fixture.origin = await startOrigin()
+    fixture.env = await testEnv(name, overrides)
+    if (!inProcess) return
+    fixture.svc = await startInProcess(fixture.env, inProcess === 'all', opts.log)
+    if (opts.listen) fixture.base = await fixture.svc.app.listen({ port: 0, host: '127.0.0.1' })
+  })
+  after(async () => {
+    for (const child of children) await child.stop('SIGKILL')
+    await fixture.svc?.close()
+    await fixture.origin?.close()
+    if (fixture.env) await cleanEnv(fixture.env)
+  })
+  return fixture
 }
