@@ -236,12 +236,12 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 }
 
-function contentLength(value: string | string[] | undefined): number | null {
+export function contentLength(value: string | string[] | undefined): number | null {
   const v = Array.isArray(value) ? value[0] : value
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
 }
 
-function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
+export function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
   const v = Array.isArray(value) ? value[0] : value
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
   return m ? { start: Number(m[1]), total: Number(m[3]) } : null
