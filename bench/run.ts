@@ -4,7 +4,7 @@
 // Each workload starts with one unmeasured batchdl run: a long-running worker
 // has compiled its download path, and the origin has made each file's bytes.
 //
-//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,split,mixed,fair,api --profile DIR --dir DIR]
+//   npm run bench [-- --rounds 3 --only seed,bulk,small,big,split,mixed,fair,api --profile DIR --dir DIR --set KEY=VALUE]
 //
 // Needs aria2c, nginx, wrk and GNU time: apt-get install -y aria2 nginx-light wrk time
 import { execFileSync, spawn } from 'node:child_process'
@@ -94,8 +94,11 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     // Where every tool writes its files; tmpfs (/dev/shm) by default, see venue.ts.
     dir: { type: 'string' },
+    // A worker setting for every workload, e.g. --set SEGMENT_MIN_BYTES=1048576 (a sweep runs the bench once per value).
+    set: { type: 'string', multiple: true, default: [] },
   },
 })
+const SETTINGS = Object.fromEntries(values.set!.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
 const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : []
 /** The worker runs as docker-compose.yml runs it (see the worker service there). */
 const WORKER = workerRuntime()
@@ -204,7 +207,7 @@ try {
   }
 
   for (const w of WORKLOADS.filter((x) => ONLY.has(x.name))) {
-    const pid = await workerFor(w.workerEnv)
+    const pid = await workerFor({ ...w.workerEnv, ...SETTINGS })
     const sizeOf = w.sizeOf ?? (() => w.size)
     const names = Array.from({ length: w.files }, (_, i) => `${w.name}-${i}.bin`)
     let urls: string[]

@@ -2,10 +2,10 @@ import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { TokenSigner } from '../src/http/token.js'
 import { taskAccessHook } from '../src/http/auth.js'
-import type { Archive } from '../src/tasks/archive.js'
-import { ArchiveFileError } from '../src/tasks/archive-files.js'
+import type { Archive } from '../src/api/archive.js'
+import { ArchiveFileError } from '../src/api/archive-files.js'
 import { ErrorBody, TaskId } from '../src/tasks/schemas.js'
-import type { TaskService } from '../src/tasks/service.js'
+import type { TaskService } from '../src/api/task-service.js'
 
 export interface ArchiveRoutesOptions {
   tasks: TaskService

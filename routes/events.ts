@@ -7,7 +7,7 @@ import { parseLastEventId } from '../src/events/stream.js'
 import type { TokenSigner } from '../src/http/token.js'
 import { taskAccessHook } from '../src/http/auth.js'
 import { ErrorBody, TaskId } from '../src/tasks/schemas.js'
-import type { TaskService } from '../src/tasks/service.js'
+import type { TaskService } from '../src/api/task-service.js'
 
 export interface EventRoutesOptions {
   tasks: TaskService

@@ -2,7 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import type { FastifyRequest } from 'fastify'
 import { apiKeyHook } from '../src/http/auth.js'
 import { ErrorBody, TaskAccepted, TaskId, TaskList, TaskListQuery, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
-import type { TaskService } from '../src/tasks/service.js'
+import type { TaskService } from '../src/api/task-service.js'
 
 export interface TaskRoutesOptions {
   tasks: TaskService

@@ -22,7 +22,7 @@ import { createMetrics, type Metrics } from './metrics.js'
 import { RequestLog } from './http/request-log.js'
 import { settled, warnIfEvicting } from './redis/connection.js'
 import { downloadDirProblem } from './tasks/paths.js'
-import { taskServiceFor } from './tasks/service.js'
+import { taskServiceFor } from './api/task-service.js'
 
 export const API_VERSION = '1.0.0'
 

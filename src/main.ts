@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger } from './logger.js'
 import { DEFAULT_REDIS_URL, redisModeOf } from './redis/connection.js'
 import { redisAnswers, startEmbeddedRedis, type EmbeddedRedis } from './redis/embedded.js'
-import { startService } from './service.js'
+import { startRoles } from './roles.js'
 
 // Beside ./downloads: both are relative to where `npm start` runs, the project.
 const EMBEDDED_REDIS_DIR = resolve('.redis-data')
@@ -26,7 +26,7 @@ try {
     log.warn({ url: embedded.url, dir: EMBEDDED_REDIS_DIR }, 'no Redis answered and REDIS_URL is unset: started a private redis-server')
     config = { ...config, REDIS_URL: embedded.url }
   }
-  const service = await startService(config, log)
+  const service = await startRoles(config, log)
   log.info({ role: config.ROLE, address: service.address }, 'batchdl started')
 
   let stopping = false

@@ -92,6 +92,24 @@ describe('Scheduler', () => {
     assert.equal(scheduler.inUse, 0)
   })
 
+  it('keeps one of every 16 connections to a host for tasks that hold none', async () => {
+    const scheduler = new Scheduler({ maxConnections: 100, maxPerHost: 16 })
+    const busy = scheduler.join(40)
+    const held = await Promise.all(Array.from({ length: 15 }, () => busy.acquire('a:1', never)))
+    let more = false
+    const next = busy.acquire('a:1', never).then((r) => ((more = true), r))
+    const other = await busy.acquire('b:1', never)
+    assert.equal(more, false, 'a task with connections stops at 15 of the host\'s 16, and goes on with another host')
+    const late = scheduler.join(40)
+    const first = await late.acquire('a:1', never)
+    assert.equal(scheduler.inUse, 17, 'a task with none takes the host\'s 16th at once')
+    for (const r of [first, other, ...held]) r()
+    ;(await next)()
+    busy.close()
+    late.close()
+    assert.equal(scheduler.inUse, 0)
+  })
+
   it('forgets a waiter whose signal aborts', async () => {
     const scheduler = new Scheduler({ maxConnections: 1, maxPerHost: 1 })
     const task = scheduler.join(1)

@@ -74,7 +74,7 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
   const config = loadConfig(env)
   log ??= createLogger(config.LOG_LEVEL)
   const metrics = createMetrics()
-  // As src/service.ts does for ROLE=all: one backend per role.
+  // As src/roles.ts does for ROLE=all: one backend per role.
   const apiBackend = openBackend(config, 'api', log)
   const app = await buildApp(config, { backend: apiBackend, logger: log, metrics })
   await app.ready()

@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
 import { hashTagOf } from '../tasks/keys.js'
 import { TaskRequest } from '../tasks/schemas.js'
-import { taskServiceFor, type TaskService } from '../tasks/service.js'
+import { taskServiceFor, type TaskService } from '../api/task-service.js'
 import type { TaskStore } from '../tasks/store.js'
 
 export interface LegacyIntake {

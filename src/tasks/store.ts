@@ -6,6 +6,7 @@ import type { LuaScript, ReplicaAcks, ScriptArg } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileStatus, Priority, TaskStatus, Totals, WebhookStatus } from './schemas.js'
+import { jsonArraySlices } from './json-slices.js'
 import * as scripts from './scripts.js'
 import type { BeginResult, CancelResult, FinishOutcome } from './scripts.js'
 import { isFinalTaskState, type FileErrorCode, type FileState, type FinalFileState, type TaskState } from '../vocabulary.js'
@@ -222,16 +223,16 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
      * What a zip of the task needs, and only that: status() of a 10,000-file
      * task held the event loop for hundreds of milliseconds (every field of
      * every file, as an object); this reads the four fields per file it
-     * needs, as arrays, a slice of files per round trip.
+     * needs, as arrays, a slice of files per round trip, and parses the file
+     * list a slice at a time too (json-slices.ts).
      */
     async archiveView(id: string): Promise<ArchiveView | null> {
       const k = keys(id)
       const [spec, state, finishedAt] = await redis.hmget(k.meta, 'spec', 'state', 'finished_at')
       if (!spec) return null
-      const specs = JSON.parse(spec) as FileSpec[]
       const files: ArchiveView['files'] = []
-      for (let from = 0; from < specs.length; from += ARCHIVE_VIEW_SLICE) {
-        const slice = specs.slice(from, from + ARCHIVE_VIEW_SLICE)
+      for await (const slice of jsonArraySlices<FileSpec>(spec, ARCHIVE_VIEW_SLICE)) {
+        const from = files.length
         const fields = slice.flatMap((_, j) => ['state', 'bytes', 'error', 'http_status'].map((name) => `${from + j}.${name}`))
         const values = await redis.hmget(k.files, ...fields)
         slice.forEach((f, j) => {
@@ -251,7 +252,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
   }
 }
 
-const ARCHIVE_VIEW_SLICE = 1000
+const ARCHIVE_VIEW_SLICE = 500
 
 export interface ArchiveView {
   state: TaskState

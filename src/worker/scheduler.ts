@@ -86,9 +86,16 @@ export class Scheduler {
    * budget, none below 20.
    */
   private readonly reserve: number
+  /**
+   * The same for each origin host: one of every 16 of its connections (none
+   * under a cap of 4), since tasks mostly share one object store and its cap
+   * binds before the budget does. See docs/decisions/0007-connection-reserve.md.
+   */
+  private readonly hostReserve: number
 
   constructor(private readonly limits: SchedulerLimits) {
     this.reserve = Math.floor(limits.maxConnections / 20)
+    this.hostReserve = limits.maxPerHost >= 4 ? Math.max(1, Math.floor(limits.maxPerHost / 16)) : 0
   }
 
   /** A task joins with its own cap (MAX_CONNECTIONS_PER_TASK). */
@@ -122,8 +129,10 @@ export class Scheduler {
     }
   }
 
-  private hostFree(host: string): boolean {
-    return (this.perHost.get(host) ?? 0) < this.limits.maxPerHost
+  /** Whether `lane` may open one more connection to `host`: the reserve is for tasks holding none. */
+  private hostFree(host: string, lane: TaskLane): boolean {
+    const cap = lane.active > 0 ? this.limits.maxPerHost - this.hostReserve : this.limits.maxPerHost
+    return (this.perHost.get(host) ?? 0) < cap
   }
 
   /**
@@ -139,7 +148,7 @@ export class Scheduler {
       const lane = this.lanes[at]!
       if (lane.active >= lane.cap || (best && !before(lane, best.lane))) continue
       if (lane.active > 0 && this.active >= this.limits.maxConnections - this.reserve) continue
-      const index = lane.waiters.findIndex((w) => this.hostFree(w.host))
+      const index = lane.waiters.findIndex((w) => this.hostFree(w.host, lane))
       if (index !== -1) best = { lane, at, index }
     }
     if (!best) return false
@@ -159,7 +168,7 @@ export class Scheduler {
       // A task whose own files wait (held back by a host cap) keeps its share for them.
       if (lane.active >= lane.cap || lane.waiters.length > 0) continue
       while (lane.wanters.length > 0) {
-        const wanter = lane.wanters.find((w) => this.hostFree(w.host))
+        const wanter = lane.wanters.find((w) => this.hostFree(w.host, lane))
         if (!wanter) break
         // The wanter goes to the back of its task's line: files of one task share too.
         lane.forget(wanter)

@@ -3,6 +3,7 @@
 // then the central directory and the end records. Linear in the entries, and
 // every step is small: the work between two awaits is one chunk or one batch
 // of central headers, so the event loop is never held.
+import { setImmediate as turn } from 'node:timers/promises'
 import { crc32 } from 'node:zlib'
 import { centralHeader, dataDescriptor, endRecords, localHeader, type PlannedEntry, type ZipPlan } from './format.js'
 
@@ -98,8 +99,14 @@ export async function* zipChunks(plan: ZipPlan, source: EntrySource): AsyncGener
   }
 
   // The central directory, one header per entry, sent in batches (4.3.6: after the last entry).
+  // No file read separates them, and a socket that takes each batch at once
+  // would have the whole directory written in one turn of the event loop:
+  // each batch waits for the next turn.
   for (let i = 0; i < plan.entries.length; i++) {
-    if ((ready = out.add(centralHeader(plan, plan.entries[i]!, crcs[i]!)))) for (const b of ready) yield b
+    if ((ready = out.add(centralHeader(plan, plan.entries[i]!, crcs[i]!)))) {
+      for (const b of ready) yield b
+      await turn()
+    }
   }
   out.add(endRecords(plan))
   // Checked before the last batch goes out: a zip of another length must not look complete.

@@ -1,7 +1,7 @@
 // REPORT.txt of GET /tasks/:id/archive?report=1: every file of the task that
 // is not in the zip, with its reason in plain words.
-import type { ArchiveView } from './store.js'
-import { describeFileError } from './file-errors.js'
+import type { ArchiveView } from '../tasks/store.js'
+import { describeFileError } from '../tasks/file-errors.js'
 
 type ViewFile = ArchiveView['files'][number]
 

@@ -6,13 +6,13 @@ import type { Logger } from './logger.js'
 import { createMetrics, serveMetrics } from './metrics.js'
 import { startWorker } from './worker/worker.js'
 
-export interface RunningService {
+export interface RunningRoles {
   /** the API's address, when this process serves it */
   address: string | null
   close(): Promise<void>
 }
 
-export async function startService(config: Config, log: Logger): Promise<RunningService> {
+export async function startRoles(config: Config, log: Logger): Promise<RunningRoles> {
   const closers: (() => Promise<void>)[] = []
   const close = async () => {
     for (const c of closers.reverse()) {

@@ -3,8 +3,8 @@
 // it off the finished index, which succeeds for one of them only. Running
 // tasks are never in that index.
 import type { Logger } from '../logger.js'
-import { removeTaskFiles } from './paths.js'
-import type { TaskStore } from './store.js'
+import { removeTaskFiles } from '../tasks/paths.js'
+import type { TaskStore } from '../tasks/store.js'
 
 const BATCH = 100
 

@@ -3,8 +3,8 @@
 // Lua step (it is shared by all tasks, so outside their Redis Cluster slot);
 // entries whose task is gone (purged, expired) are dropped as a page meets them.
 import type { RedisClient } from '../redis/connection.js'
-import { taskKeys, type KeyConfig } from './keys.js'
-import type { Priority, TaskSummary } from './schemas.js'
+import { taskKeys, type KeyConfig } from '../tasks/keys.js'
+import type { Priority, TaskSummary } from '../tasks/schemas.js'
 import type { TaskState } from '../vocabulary.js'
 
 /** Index entries read per round trip while a page is filled. */
