@@ -1,6 +1,9 @@
 // `npm test` after lint and type check: runs every test file against the Redis
 // at REDIS_URL (default 127.0.0.1:6379), or, when none answers there and
 // REDIS_URL is unset, against a throwaway redis-server started for the run.
+// With --fast (`npm run test:fast`, the edit loop): unit and in-process tests
+// only, files side by side; suites that start processes or run long are
+// marked `skip: notInFastRun` (testkit/service.ts) and left out.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
@@ -11,7 +14,10 @@ import { redisAnswers, startEmbeddedRedis, type EmbeddedRedis } from '../src/red
 
 // Files named *.slow.test.ts start real topologies or many processes (Sentinel,
 // Cluster, chaos): SKIP_SLOW=1 leaves them out of a quick local run; CI runs all.
-const skipSlow = process.env.SKIP_SLOW === '1'
+const fast = process.argv.includes('--fast')
+const skipSlow = fast || process.env.SKIP_SLOW === '1'
+// Tests wait on Redis and sockets far more than on the CPU: four files at a time keep two cores busy.
+const FAST_CONCURRENCY = 4
 const files = (await readdir('test'))
   .filter((f) => f.endsWith('.test.ts') && !(skipSlow && f.endsWith('.slow.test.ts')))
   .sort()
@@ -30,9 +36,11 @@ if (!(await redisAnswers(url))) {
   console.log(`No Redis answered: started a throwaway redis-server at ${url}`)
 }
 
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...process.argv.slice(2), ...files], {
+const args = process.argv.slice(2).filter((a) => a !== '--fast')
+if (fast) args.unshift(`--test-concurrency=${FAST_CONCURRENCY}`)
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...args, ...files], {
   stdio: 'inherit',
-  env: { ...process.env, REDIS_URL: url },
+  env: { ...process.env, REDIS_URL: url, ...(fast ? { TEST_FAST: '1' } : {}) },
 })
 const [code] = (await once(child, 'exit')) as [number | null]
 await embedded?.stop()

@@ -5,10 +5,10 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
-import { withService } from '../testkit/service.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 
-describe('browser EventSource', { skip: noChromium }, () => {
+describe('browser EventSource', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
   let browser: Browser
   let base: string

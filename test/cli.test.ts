@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseFileList } from '../src/cli/file-list.js'
 import type { Origin } from '../testkit/origin.js'
-import { withService } from '../testkit/service.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -17,7 +17,7 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   })
 }
 
-describe('CLI', () => {
+describe('CLI', { skip: notInFastRun }, () => {
   let origin: Origin
   let base: string
   let work: string

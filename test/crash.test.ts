@@ -4,22 +4,16 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { before, describe, it } from 'node:test'
-import { fileBytes, type Origin } from '../testkit/origin.js'
-import { readReplies, waitFor, withService, type ChildService } from '../testkit/service.js'
+import { describe, it } from 'node:test'
+import { fileBytes } from '../testkit/origin.js'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
-describe('worker crash', () => {
+describe('worker crash', { skip: notInFastRun }, () => {
   const service = withService('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3' }, { inProcess: false })
-  let env: Record<string, string>
-  let origin: Origin
-  let api: ChildService
-
-  before(async () => {
-    ;({ env, origin } = service)
-    api = await service.spawn('api')
-  })
 
   it('resumes a task after two SIGKILLs and reports each message exactly once', async () => {
+    const { env, origin } = service
+    const api = await service.spawn('api')
     const size = 240_000
     const files = Array.from({ length: 12 }, (_, i) => ({ fn: `img${i}.jpg`, url: origin.url(`crash-${i}`, { size, rate: 200_000 }) }))
     const status = async () => (await fetch(`${api.address}/tasks/crashy`)).json() as Promise<{

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { createTokenSigner, tokenKey } from '../src/http/token.js'
 import { taskKeys } from '../src/tasks/keys.js'
 import { type Origin } from '../testkit/origin.js'
-import { readReplies, REDIS_URL, waitFor, withService, type InProcessService } from '../testkit/service.js'
+import { readReplies, REDIS_URL, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 import { follow, type Received } from './helpers/sse.js'
 
 /** The stream as Redis holds it: the truth a subscriber must match. */
@@ -159,7 +159,7 @@ describe('event stream tokens', () => {
   })
 })
 
-describe('event stream across processes', () => {
+describe('event stream across processes', { skip: notInFastRun }, () => {
   const service = withService('xproc', {}, { inProcess: false })
 
   it('serves every event on an API process other than the one that took the task', async () => {

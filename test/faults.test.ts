@@ -12,7 +12,7 @@ import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
 import { freePort } from '../testkit/free-port.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, withService, type ChildService, type InProcessService } from '../testkit/service.js'
+import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, withService, type ChildService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const fns = (n: number, prefix = 'f') => Array.from({ length: n }, (_, i) => `${prefix}${i}.bin`)
 
@@ -128,7 +128,7 @@ describe('disk full', () => {
   })
 })
 
-describe('Redis restarts and outages', () => {
+describe('Redis restarts and outages', { skip: notInFastRun }, () => {
   let dataDir: string
   let port: number
   let redisServer: EmbeddedRedis | null = null
@@ -193,7 +193,7 @@ describe('Redis restarts and outages', () => {
   })
 })
 
-describe('SIGTERM', () => {
+describe('SIGTERM', { skip: notInFastRun }, () => {
   // A lock of 60 s: the task can only finish in time if the stopping worker hands it back.
   const service = withService('sigterm', { JOB_LOCK_MS: '60000', SHUTDOWN_GRACE_MS: '300', MAX_CONNECTIONS_PER_TASK: '4' }, { inProcess: false })
 

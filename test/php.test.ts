@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { legacyKeys } from '../src/legacy/intake.js'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService, notInFastRun } from '../testkit/service.js'
 
 const run = promisify(execFile)
 const PACKAGE = 'clients/php'
@@ -49,7 +49,7 @@ function phpProblem(): string | false {
   }
 }
 
-describe('PHP client', { skip: phpProblem() }, () => {
+describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
   let env: Record<string, string>
   let origin: Origin
   let service: ChildService
@@ -226,7 +226,7 @@ describe('PHP client', { skip: phpProblem() }, () => {
   })
 })
 
-describe('legacy intake crash', () => {
+describe('legacy intake crash', { skip: notInFastRun }, () => {
   let env: Record<string, string>
   let origin: Origin
   const children: ChildService[] = []

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
+import { describe, it } from 'node:test'
+import { fileBytes, sha256Hex } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { readReplies, waitFor, withService, type ChildService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
@@ -19,18 +19,12 @@ function asked(range: string, size: number): number {
   return (m[2] ? Number(m[2]) + 1 : size) - Number(m[1])
 }
 
-describe('worker killed mid-way through a split file', () => {
+describe('worker killed mid-way through a split file', { skip: notInFastRun }, () => {
   const service = withService('segcrash', { JOB_LOCK_MS: '2000', SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' }, { inProcess: false })
-  let env: Record<string, string>
-  let origin: Origin
-  let api: ChildService
-
-  before(async () => {
-    ;({ env, origin } = service)
-    api = await service.spawn('api')
-  })
 
   it('resumes each range where it stopped, never fetching finished ranges again', async () => {
+    const { env, origin } = service
+    const api = await service.spawn('api')
     const size = 64 * MiB
     const expected = sha256Hex(fileBytes('seg-crash', size))
     const files = [{ fn: 'big.bin', url: origin.url('seg-crash', { size, rate: MiB }), sha256: expected }]

@@ -6,11 +6,11 @@ import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
-import { withService } from '../testkit/service.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 const OUTPUT = 'test-output'
 
-describe('web page', { skip: noChromium }, () => {
+describe('web page', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
   let browser: Browser
   let base: string

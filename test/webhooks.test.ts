@@ -9,7 +9,7 @@ import { backoffMs } from '../src/webhooks/deliveries.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
 import { type Origin } from '../testkit/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
-import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, waitFor, withService, type InProcessService } from '../testkit/service.js'
+import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const SECRET = 'webhook-test-secret-0123456789'
 const FAST = {
@@ -231,7 +231,7 @@ describe('webhooks without WEBHOOK_SECRET, or to a refused address', () => {
   })
 })
 
-describe('webhook durability', () => {
+describe('webhook durability', { skip: notInFastRun }, () => {
   // Slow enough backoff that the delivery is pending, not in flight, when the processes die.
   const service = withService('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '4000', WEBHOOK_RETRY_MAX_DELAY_MS: '4000' }, { inProcess: false })
   let origin: Origin

@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { freePort } from '../testkit/free-port.js'
-import { cleanEnv, spawnService, testEnv, type ChildService } from '../testkit/service.js'
+import { cleanEnv, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
 
-describe('worker metrics port', () => {
+describe('worker metrics port', { skip: notInFastRun }, () => {
   let env: Record<string, string>
   let worker: ChildService
   let port: number

@@ -19,6 +19,12 @@ import { startOrigin, type Origin } from './origin.js'
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 /**
+ * `npm run test:fast` (TEST_FAST=1) leaves out suites that start the program
+ * as processes, or run long: give it as their describe's `skip`. `npm test` runs every one.
+ */
+export const notInFastRun: string | false = process.env.TEST_FAST === '1' ? 'not in test:fast: starts processes or runs long' : false
+
+/**
  * The environment of one test file: its own queue prefix, reply prefix and
  * download folder (a new one, unless the overrides name one).
  */
