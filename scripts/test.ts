@@ -36,7 +36,10 @@ if (!(await redisAnswers(url))) {
   console.log(`No Redis answered: started a throwaway redis-server at ${url}`)
 }
 
-const args = process.argv.slice(2).filter((a) => a !== '--fast')
+// A test that fails part-way can leave work in flight (a throttled download, a
+// process it was waiting for) that keeps its file's process alive: the run
+// must end with its report rather than wait for ever.
+const args = ['--test-force-exit', ...process.argv.slice(2).filter((a) => a !== '--fast')]
 if (fast) args.unshift(`--test-concurrency=${FAST_CONCURRENCY}`)
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...args, ...files], {
   stdio: 'inherit',

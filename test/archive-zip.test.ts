@@ -17,6 +17,8 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 /** One child service (ROLE=api) for the file (a start costs seconds on a busy machine), and a scratch folder for the zips it sends. */
 function childService(name: string) {
   const ctx = {} as { env: Record<string, string>; service: ChildService; base: string; work: string }
+  // Every suite of this file is left out of test:fast: so is their service.
+  if (notInFastRun) return ctx
   before(async () => {
     ctx.env = await testEnv(name, { PORT: '0' })
     ctx.service = await spawnService({ ...ctx.env, ROLE: 'api' })

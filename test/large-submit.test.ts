@@ -2,9 +2,9 @@
 // linear, so the submit does not hold the event loop.
 import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
-import { withService, type InProcessService } from '../testkit/service.js'
+import { withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
-describe('a submit of 10,000 files', () => {
+describe('a submit of 10,000 files', { skip: notInFastRun }, () => {
   let svc: InProcessService
   let base: string
 

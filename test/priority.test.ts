@@ -2,9 +2,9 @@
 // then normal, then low, and first come first served within a priority.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { readReplies, waitFor, withService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
-describe('task priority', () => {
+describe('task priority', { skip: notInFastRun }, () => {
   // Set explicitly: one task at a time, whatever the default becomes.
   const h = withService('priority', { MAX_CONCURRENT_TASKS: '1' })
 

@@ -8,7 +8,7 @@ import type { Release } from '../src/download/types.js'
 import { Scheduler } from '../src/worker/scheduler.js'
 import { type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { readReplies, waitFor, withService, type InProcessService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const never = new AbortController().signal
 
@@ -142,13 +142,13 @@ describe('scheduler in a worker', () => {
   const files = (prefix: string, n: number, params: Record<string, number>) =>
     Array.from({ length: n }, (_, i) => ({ fn: `${prefix}${i}.bin`, url: origin.url(`${prefix}-${i}`, params) }))
 
-  it('never lets the origin see more connections at once than MAX_CONNECTIONS_PER_HOST', async () => {
+  it('never lets the origin see more connections at once than MAX_CONNECTIONS_PER_HOST', { skip: notInFastRun }, async () => {
     origin.resetPeak()
     await Promise.all([submit('host-a', files('ha', 6, { size: 100_000, rate: 200_000 })), submit('host-b', files('hb', 6, { size: 100_000, rate: 200_000 }))])
     assert.equal(origin.peakConcurrent(), 3, 'at the cap of 3, never over it')
   })
 
-  it('finishes a small task submitted behind long ones before any long one has finished', async () => {
+  it('finishes a small task submitted behind long ones before any long one has finished', { skip: notInFastRun }, async () => {
     const long = [1, 2, 3].map((t) => submit(`long${t}`, files(`long${t}-`, 6, { size: 200_000, rate: 200_000 })))
     const settled: string[] = []
     for (const p of long) void p.then((r) => settled.push(r.taskId), () => {})
