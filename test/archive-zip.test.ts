@@ -80,10 +80,10 @@ describe('archive of many files', { skip: notInFastRun }, () => {
     const res = await body
     const lagMs = await eventLoopLagMaxMs(ctx.base)
     t.diagnostic(`event loop held up to ${lagMs.toFixed(0)} ms; /health/live answered ${live.probes} times, in ${live.maxMs.toFixed(0)} ms at most`)
-    // Generous bounds on a busy shared machine, where yazl held the loop for 1,100 ms at a time.
+    // Generous bounds on a busy shared machine (each turn stretches with the load), where yazl held the loop for 1,100 ms at a time.
     assert.ok(live.probes >= 3, `only ${live.probes} probes: the zip streamed too fast to measure`)
-    assert.ok(lagMs < 200, `the service's event loop was held up to ${lagMs.toFixed(0)} ms while the zip streamed`)
-    assert.ok(live.maxMs < 400, `/health/live took up to ${live.maxMs.toFixed(0)} ms while the zip streamed (${live.probes} probes)`)
+    assert.ok(lagMs < 500, `the service's event loop was held up to ${lagMs.toFixed(0)} ms while the zip streamed`)
+    assert.ok(live.maxMs < 800, `/health/live took up to ${live.maxMs.toFixed(0)} ms while the zip streamed (${live.probes} probes)`)
     assert.equal(res.status, 200)
     assert.equal(res.error, null)
     assert.equal(Number(res.headers['content-length']), res.body.length)
