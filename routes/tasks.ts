@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { apiKeyHook } from '../src/http/auth.js'
-import { ErrorBody, TaskAccepted, TaskId, TaskList, TaskListQuery, TaskRequest, TaskStatus } from '../src/tasks/schemas.js'
+import { ErrorBody, TaskAccepted, TaskId, TaskList, TaskListQuery, TaskRequest, TaskStatus, TaskStatusQuery } from '../src/tasks/schemas.js'
 import type { TaskService } from '../src/api/task-service.js'
 
 export interface TaskRoutesOptions {
@@ -71,11 +71,16 @@ const taskRoutes: FastifyPluginAsyncTypebox<TaskRoutesOptions> = async (app, { t
       schema: {
         tags: ['tasks'],
         summary: 'State of a task and of each of its files',
+        description:
+          'totals say how far the task is: bytes_done of bytes_total (the sizes known so far), speed and eta_s. ' +
+          'files=active lists only the files not ended (queued, downloading, retrying), files=failed the failed ones, ' +
+          'files=none no file: what a client following a large task asks for.',
         params: Params,
+        querystring: TaskStatusQuery,
         response: { 200: TaskStatus, 404: ErrorBody, ...errors },
       },
     },
-    async (req) => tasks.get(req.params.id),
+    async (req) => tasks.get(req.params.id, req.query.files),
   )
 
   app.post(

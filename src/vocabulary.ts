@@ -14,6 +14,9 @@ export type FinalTaskState = (typeof FINAL_TASK_STATES)[number]
 export const FILE_STATES = ['queued', 'downloading', 'retrying', 'done', 'failed', 'cancelled'] as const
 export type FileState = (typeof FILE_STATES)[number]
 
+/** The file states of GET /tasks/:id?files=active: not ended yet. */
+export const ACTIVE_FILE_STATES = ['queued', 'downloading', 'retrying'] as const satisfies readonly FileState[]
+
 /** A file in one of these has its reply message pushed; a resume skips it. */
 export const FINAL_FILE_STATES = ['done', 'failed', 'cancelled'] as const satisfies readonly FileState[]
 export type FinalFileState = (typeof FINAL_FILE_STATES)[number]

@@ -36,7 +36,7 @@ describe('HTTP API', () => {
     assert.equal(status.statusCode, 200)
     const body = status.json()
     assert.equal(body.state, 'queued')
-    assert.deepEqual(body.totals, { files: 1, done: 0, failed: 0, bytes_done: 0 })
+    assert.deepEqual(body.totals, { files: 1, done: 0, failed: 0, bytes_done: 0, bytes_total: 0, speed: 0, eta_s: null })
     assert.equal(body.files[0].saved_as, 'cat.jpg')
     assert.equal(body.files[0].url, 'https://oss.example.com/a/cat.jpg', 'the query string (a signature) is not shown')
     assert.equal(body.files[0].state, 'queued')

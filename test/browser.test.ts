@@ -51,7 +51,7 @@ describe('browser EventSource', { skip: notInFastRun || noChromium }, () => {
       events_url,
     )
     assert.deepEqual(seen.files.sort(), task_info.map((f) => f.fn).sort())
-    assert.deepEqual(seen.end, { state: 'completed', totals: { files: 8, done: 8, failed: 0, bytes_done: 240_000 } })
+    assert.deepEqual(seen.end, { state: 'completed', totals: { files: 8, done: 8, failed: 0, bytes_done: 240_000, bytes_total: 240_000, speed: 0, eta_s: null } })
 
     const without = await page.evaluate(async (url) => (await fetch(url.split('?')[0]!)).status, events_url)
     assert.equal(without, 401, 'the stream needs the token or a key')

@@ -22,7 +22,8 @@ describe('CLI', { skip: notInFastRun }, () => {
   let base: string
   let work: string
 
-  const service = withService('cli', { API_KEYS: 'cli-key' }, { listen: true })
+  // Retry waits of up to 1.5 s: long enough for a watch to show one.
+  const service = withService('cli', { API_KEYS: 'cli-key', RETRY_MAX_DELAY_MS: '1500' }, { listen: true })
 
   before(async () => {
     ;({ origin, base } = service)
@@ -52,7 +53,7 @@ describe('CLI', { skip: notInFastRun }, () => {
     assert.equal(watched.code, 1, watched.stderr)
     const status = JSON.parse(watched.stdout) as { state: string; totals: { done: number; failed: number }; files: { saved_as: string }[] }
     assert.equal(status.state, 'partial')
-    assert.deepEqual(status.totals, { files: 3, done: 2, failed: 1, bytes_done: 3000 })
+    assert.deepEqual(status.totals, { files: 3, done: 2, failed: 1, bytes_done: 3000, bytes_total: 3000, speed: 0, eta_s: null })
     assert.deepEqual(status.files.map((f) => f.saved_as), ['cli-a.jpg', 'second', 'cli-gone.png'])
 
     const text = await cli(['status', 'fromcli'], auth)
@@ -135,20 +136,38 @@ describe('CLI', { skip: notInFastRun }, () => {
     const list = join(work, 'tty.txt')
     const names = Array.from({ length: 3 }, (_, i) => `${'a-rather-long-file-name-'.repeat(3)}${i}.bin`)
     await writeFile(list, names.map((n, i) => `${n} ${origin.url(`cli-tty-${i}`, { size: 200_000, rate: 400_000 })}`).join('\n'))
-    const command = `stty cols 50; ${process.execPath} --import tsx src/cli/main.ts submit ${list} --task-id ontty --watch`
-    const res = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, BATCHDL_URL: base, BATCHDL_API_KEY: 'cli-key' } }, (err, stdout) =>
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
-      )
-    })
-    assert.equal(res.code, 0, res.stdout)
-    // Cursor moves end a drawn line as a line break would.
-    // eslint-disable-next-line no-control-regex
-    const screen = res.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '\n')
-    const lines = screen.split(/\r|\n/).filter((l) => l.trim() !== '')
-    assert.match(lines[0]!, /^ontty: queued, 3 files/)
-    assert.ok(lines.some((l) => l.includes('%')), 'bars were drawn')
-    const wide = lines.filter((l) => l.includes('%') && [...l].length > 50)
+    const drawn = await onTerminal(base, `submit ${list} --task-id ontty --watch`, 50)
+    assert.match(drawn[0]!, /^ontty: queued, 3 files/)
+    assert.ok(drawn.some((l) => l.includes('%')), 'bars were drawn')
+    const wide = drawn.filter((l) => l.includes('%') && [...l].length > 50)
     assert.deepEqual(wide, [], 'bars wider than the terminal')
   })
+
+  it('on a terminal, counts bytes with speed and time left; a file is not 100% before its end; a retry says when', async () => {
+    const list = join(work, 'tty-bytes.txt')
+    const lines = [0, 1, 2].map((i) => `big${i}.bin ${origin.url(`cli-bytes-${i}`, { size: 200_000, rate: 150_000 })}`)
+    lines.push(`flaky.bin ${origin.url('cli-bytes-flaky', { size: 1000, fail: 503, times: 1, retryAfter: 1 })}`)
+    await writeFile(list, lines.join('\n'))
+    const drawn = await onTerminal(base, `submit ${list} --task-id bytes --watch`, 120)
+    // The task's bar counts bytes, with the speed and the time left.
+    assert.ok(drawn.some((l) => /\d+% \| 0\.\d MB of 0\.6 MB, 0\.\d MB\/s, \ds left, \d\/4 files, running/.test(l)), 'a bar of bytes with speed and ETA')
+    // A file leaves the list once done: none of its lines says 100%.
+    assert.deepEqual(drawn.filter((l) => /(big\d|flaky)\.bin/.test(l) && l.includes('100%')), [], 'a file at 100% before its end')
+    assert.ok(drawn.some((l) => /big0\.bin 0\.\d MB of 0\.2 MB/.test(l)), 'a file\'s bytes of its size')
+    assert.ok(drawn.some((l) => /wait \| flaky\.bin: HTTP 503 on attempt 1, attempt 2 in \d+s \(\d\d:\d\d:\d\d\)/.test(l)), 'the retry shown with its attempt and when')
+  })
 })
+
+/** A CLI command under a pseudo-terminal `cols` wide; what it drew, cursor moves turned into line breaks. */
+async function onTerminal(base: string, args: string, cols: number): Promise<string[]> {
+  const command = `stty cols ${cols}; ${process.execPath} --import tsx src/cli/main.ts ${args}`
+  const res = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile('script', ['-qec', command, '/dev/null'], { env: { ...process.env, BATCHDL_URL: base, BATCHDL_API_KEY: 'cli-key' } }, (err, stdout) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout }),
+    )
+  })
+  assert.equal(res.code, 0, res.stdout)
+  // eslint-disable-next-line no-control-regex
+  const screen = res.stdout.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '\n')
+  return screen.split(/\r|\n/).filter((l) => l.trim() !== '')
+}

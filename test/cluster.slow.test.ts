@@ -88,7 +88,7 @@ describe('Redis Cluster', { timeout: 120_000 }, () => {
 
     const seen = await events
     assert.equal(seen.filter((e) => e.type === 'file').length, 3)
-    assert.deepEqual(seen.at(-1)!.data, { state: 'partial', totals: { files: 3, done: 2, failed: 1, bytes_done: 71_000 } })
+    assert.deepEqual(seen.at(-1)!.data, { state: 'partial', totals: { files: 3, done: 2, failed: 1, bytes_done: 71_000, bytes_total: 71_000, speed: 0, eta_s: null } })
     assert.deepEqual(await readFile(join(env.DOWNLOAD_DIR!, 'cl1', 'a.bin')), fileBytes('cl-a', 70_000))
 
     const zip = await api(archive_url)

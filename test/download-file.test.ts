@@ -11,6 +11,7 @@ import type { Agent, Dispatcher } from 'undici'
 import { createDownloadAgent } from '../src/download/dispatcher.js'
 import { DiskCalls } from '../src/download/disk-calls.js'
 import { downloadFile, type Downloader, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
+import { newProgress } from '../src/download/types.js'
 import { createLogger } from '../src/logger.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
 import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
@@ -65,7 +66,7 @@ describe('downloadFile and its connection slot', () => {
     dest: join(dir, name),
     tmp: join(dir, `${name}.part`),
     signal: new AbortController().signal,
-    progress: { attempt: 0, bytes: 0 },
+    progress: newProgress(),
     mayHavePartial: false,
     acquireConnection,
   })

@@ -47,7 +47,7 @@ describe('event stream', () => {
     const files = all.filter((e) => e.type === 'file').map((e) => (e.data as { fn: string }).fn)
     assert.deepEqual(files.sort(), Array.from({ length: 20 }, (_, i) => `f${i}.bin`).sort())
     assert.ok(all.some((e) => e.type === 'progress'), 'progress events while bytes move')
-    assert.deepEqual(all.at(-1)!.data, { state: 'completed', totals: { files: 20, done: 20, failed: 0, bytes_done: 800_000 } })
+    assert.deepEqual(all.at(-1)!.data, { state: 'completed', totals: { files: 20, done: 20, failed: 0, bytes_done: 800_000, bytes_total: 800_000, speed: 0, eta_s: null } })
   })
 
   it('gives a late subscriber the whole history then closes; a reconnect after end gets 204', async () => {

@@ -70,13 +70,22 @@ describe('SSRF guard', () => {
     assert.equal(target.connections() + target6.connections(), 0)
   })
 
-  it('fails a host name that resolves to loopback, without connecting', async () => {
-    const res = await post('byname', `http://localhost:${target.port}/x`)
-    assert.equal(res.statusCode, 202)
-    await readReplies(`${env.LEGACY_REPLY_PREFIX}_byname`)
-    const status = (await svc.app.inject({ method: 'GET', url: '/tasks/byname' })).json()
-    assert.equal(status.files[0].state, 'failed')
-    assert.equal(status.files[0].error, 'blocked_address')
+  it('refuses localhost at submit, in every spelling, naming DOWNLOAD_ALLOWED_CIDRS', async () => {
+    const names = ['localhost', 'LOCALHOST', 'LocalHost.', 'a.localhost', 'deep.b.Localhost.']
+    for (const [i, name] of names.entries()) {
+      const res = await post(`byname${i}`, `http://${name}:${target.port}/x`)
+      assert.equal(res.statusCode, 400, name)
+      const [detail] = res.json().details
+      assert.equal(detail.path, '/task_info/0/url')
+      assert.match(detail.message, /is not a public address \(loopback\); an operator can allow it with DOWNLOAD_ALLOWED_CIDRS/)
+    }
+    // Names that only look alike are left to the connect-time check.
+    assert.equal(createAddressPolicy({ allowedCidrs: [], allowedHosts: [] }).urlProblem('http://localhost.example.com/x'), null)
+    assert.equal(createAddressPolicy({ allowedCidrs: [], allowedHosts: [] }).urlProblem('http://mylocalhost/x'), null)
+    // Allowed when the operator allows loopback (either family), as a newcomer testing locally does.
+    for (const cidr of ['127.0.0.0/8', '::1']) {
+      assert.equal(createAddressPolicy({ allowedCidrs: [cidr], allowedHosts: [] }).urlProblem('http://localhost:8080/x'), null, cidr)
+    }
     assert.equal(target.connections() + target6.connections(), 0)
   })
 

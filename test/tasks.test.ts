@@ -44,7 +44,7 @@ describe('tasks end to end', () => {
     const { replies, status } = await run('full', files)
     assertProtocol(replies, files.map((f) => f.fn))
     assert.equal(status.state, 'completed')
-    assert.deepEqual(status.totals, { files: 5, done: 5, failed: 0, bytes_done: 300_000 + 70_000 + 1 + 0 + 1_500_000 })
+    assert.deepEqual(status.totals, { files: 5, done: 5, failed: 0, bytes_done: 300_000 + 70_000 + 1 + 0 + 1_500_000, bytes_total: 300_000 + 70_000 + 1 + 0 + 1_500_000, speed: 0, eta_s: null })
     assert.deepEqual(await onDisk('full'), ['big.bin', 'cat.jpg', 'dog.png', 'empty.bin', '猫 photo.jpeg'])
     assert.deepEqual(await readSaved('full', 'cat.jpg'), fileBytes('cat.jpg', 300_000))
     assert.deepEqual(await readSaved('full', 'big.bin'), fileBytes('big.bin', 1_500_000))
@@ -92,7 +92,7 @@ describe('tasks end to end', () => {
     const { replies, status } = await run('notfound', files)
     assertProtocol(replies, ['ok.bin', 'gone.bin'])
     assert.equal(status.state, 'partial')
-    assert.deepEqual(status.totals, { files: 2, done: 1, failed: 1, bytes_done: 1000 })
+    assert.deepEqual(status.totals, { files: 2, done: 1, failed: 1, bytes_done: 1000, bytes_total: 1000, speed: 0, eta_s: null })
     const gone = status.files[1]
     assert.equal(gone.state, 'failed')
     assert.equal(gone.error, 'http_error')
@@ -252,7 +252,7 @@ describe('tasks end to end', () => {
     assert.deepEqual(replies, ['start', 'flaky.bin', 'end'], 'start, the retried file, end')
     const status = (await svc.app.inject({ method: 'GET', url: '/tasks/again' })).json()
     assert.equal(status.state, 'completed')
-    assert.deepEqual(status.totals, { files: 2, done: 2, failed: 0, bytes_done: 300 })
+    assert.deepEqual(status.totals, { files: 2, done: 2, failed: 0, bytes_done: 300, bytes_total: 300, speed: 0, eta_s: null })
     // Nothing of the failed run is left on the file: not its error, not its status.
     const { state, error, http_status, size } = status.files[1]
     assert.deepEqual({ state, error, http_status, size }, { state: 'done', error: null, http_status: 200, size: 200 })

@@ -5,6 +5,7 @@
 import type { RedisClient } from '../redis/connection.js'
 import { taskKeys, type KeyConfig } from '../tasks/keys.js'
 import type { Priority, TaskSummary } from '../tasks/schemas.js'
+import { TOTALS_FIELDS, totalsOf } from '../tasks/totals.js'
 import type { TaskState } from '../vocabulary.js'
 
 /** Index entries read per round trip while a page is filled. */
@@ -37,7 +38,7 @@ export function decodeCursor(text: string): Cursor | null {
   return m ? { score: Number(m[1]), id: m[2]! } : null
 }
 
-const META_FIELDS = ['task_id', 'state', 'created_at', 'started_at', 'finished_at', 'files', 'done', 'failed', 'bytes_done', 'priority'] as const
+const META_FIELDS = ['task_id', 'created_at', 'started_at', 'finished_at', 'priority', ...TOTALS_FIELDS] as const
 
 export type TaskList = ReturnType<typeof createTaskList>
 
@@ -61,17 +62,18 @@ export function createTaskList(redis: RedisClient, config: KeyConfig) {
     // Side by side rather than in one pipeline: in a Redis Cluster each task's
     // hash lives in its own slot, which one pipeline cannot span.
     const results = await Promise.all(entries.map((e) => redis.hmget(taskKeys(config, e.id).meta, ...META_FIELDS)))
+    const now = Date.now()
     return results.map((values) => {
-      const [taskId, state, created, started, finished, files, done, failed, bytesDone, priority] = values as (string | null)[]
-      if (!taskId || !state || !created) return null
+      const meta = Object.fromEntries(META_FIELDS.map((name, i) => [name, values[i] ?? null])) as Record<(typeof META_FIELDS)[number], string | null>
+      if (!meta.task_id || !meta.state || !meta.created_at) return null
       return {
-        task_id: taskId,
-        state: state as TaskState,
-        priority: (priority as Priority | null) ?? 'normal',
-        created_at: created,
-        started_at: started || null,
-        finished_at: finished || null,
-        totals: { files: Number(files), done: Number(done), failed: Number(failed), bytes_done: Number(bytesDone) },
+        task_id: meta.task_id,
+        state: meta.state as TaskState,
+        priority: (meta.priority as Priority | null) ?? 'normal',
+        created_at: meta.created_at,
+        started_at: meta.started_at || null,
+        finished_at: meta.finished_at || null,
+        totals: totalsOf(meta, undefined, now),
       }
     })
   }

@@ -15,7 +15,7 @@ import type { RedisClient } from '../redis/connection.js'
 import { isRedisUnavailable } from '../redis/errors.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from '../tasks/queue.js'
-import type { Priority, TaskAccepted, TaskRequest, TaskStatus } from '../tasks/schemas.js'
+import type { FileFilter, Priority, TaskAccepted, TaskRequest, TaskStatus } from '../tasks/schemas.js'
 import { isTaskState, TASK_STATES, type TaskState } from '../vocabulary.js'
 import { RETRY_MISSING, RETRY_NOT_ENDED } from '../tasks/scripts.js'
 import type { FileSpec, TaskStore } from '../tasks/store.js'
@@ -150,8 +150,8 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
     hasEventsAfter: (taskId: string, eventId: string) => withRedis(() => store.hasEventsAfter(taskId, eventId)),
 
-    async get(taskId: string): Promise<TaskStatus> {
-      const status = await withRedis(() => store.status(taskId))
+    async get(taskId: string, files: FileFilter = 'all'): Promise<TaskStatus> {
+      const status = await withRedis(() => store.status(taskId, files))
       if (!status) throw new NotFoundError(`no task ${taskId}`)
       return status
     },

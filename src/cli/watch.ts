@@ -1,32 +1,18 @@
-// Follows a task until it ends: on a terminal one bar for the task and one per
-// active file, fitted to the terminal's width, with speed and time left.
+// Follows a task until it ends: on a terminal one bar for the task (its bytes,
+// speed and time left) and one per active file, fitted to the terminal's width.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress'
 import type { TaskStatus } from '../tasks/schemas.js'
 import { isFinalTaskState } from '../vocabulary.js'
 import type { Client } from './client.js'
+import { fileBar, taskBar, type BarState } from './lines.js'
 
 const POLL_MS = 300
 const FILE_BARS = 8
+/** Past this many files a task is followed by its totals alone: its active files would be most of it. */
+const MAX_FILES_WITH_BARS = 200
 
-export const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`
+export { mb } from './lines.js'
 export const isEnded = (s: TaskStatus) => isFinalTaskState(s.state)
-
-/** Bytes per second over the last few polls. */
-class Speed {
-  private readonly samples: [number, number][] = []
-  add(bytes: number, at = Date.now()): number {
-    this.samples.push([at, bytes])
-    while (this.samples.length > 10) this.samples.shift()
-    const [t0, b0] = this.samples[0]!
-    return at > t0 ? ((bytes - b0) * 1000) / (at - t0) : 0
-  }
-}
-
-function eta(left: number, speed: number): string {
-  if (speed <= 0 || left <= 0) return ''
-  const s = Math.ceil(left / speed)
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m left` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s left` : `${s}s left`
-}
 
 const fit = (label: string, width: number) => (label.length <= width ? label : `${label.slice(0, Math.max(1, width - 1))}…`)
 
@@ -37,22 +23,25 @@ export async function watch(client: Client, taskId: string, showBars: boolean): 
   const barSize = Math.max(10, Math.min(40, Math.floor(columns / 3)))
   const labelWidth = Math.max(10, columns - barSize - 10)
   const bars = showBars
-    ? new MultiBar({ format: ' {bar} {percentage}% | {label}', barsize: barSize, hideCursor: true, clearOnComplete: false }, Presets.shades_classic)
+    ? new MultiBar({ format: ' {bar} {pct} | {label}', barsize: barSize, hideCursor: true, clearOnComplete: false }, Presets.shades_classic)
     : null
-  const speed = new Speed()
+  const draw = (bar: SingleBar, s: BarState) => {
+    bar.setTotal(s.total)
+    bar.update(s.value, { pct: s.pct, label: fit(s.label, labelWidth) })
+  }
   let overall: SingleBar | null = null
   const active = new Map<string, SingleBar>()
   const path = `/tasks/${encodeURIComponent(taskId)}`
+  let files: 'active' | 'none' = 'none'
   for (;;) {
-    const status = await client.json<TaskStatus>('GET', path)
+    // The active files only while it runs, and of a large task (whose queued files
+    // are active too) none: following 10,000 files costs no more than following ten.
+    const status: TaskStatus = await client.json<TaskStatus>('GET', `${path}?files=${files}`)
+    files = bars && status.totals.files <= MAX_FILES_WITH_BARS ? 'active' : 'none'
     if (bars) {
-      const t = status.totals
-      const rate = speed.add(t.bytes_done)
-      const known = status.files.reduce((sum, f) => sum + (f.size ?? 0), 0)
-      const label = `${t.done + t.failed}/${t.files} files, ${mb(t.bytes_done)}, ${mb(rate)}/s ${eta(known - t.bytes_done, rate)} ${status.state}`
-      overall ??= bars.create(t.files, 0, { label: '' })
-      overall.update(t.done + t.failed, { label: fit(label, labelWidth) })
-      const running = status.files.filter((f) => f.state === 'downloading')
+      overall ??= bars.create(1, 0, { pct: '', label: '' })
+      draw(overall, taskBar(status))
+      const running = status.files.filter((f) => f.state === 'downloading' || f.state === 'retrying')
       for (const [name, bar] of active) {
         if (!running.some((f) => f.saved_as === name)) {
           bars.remove(bar)
@@ -61,14 +50,14 @@ export async function watch(client: Client, taskId: string, showBars: boolean): 
       }
       for (const f of running.slice(0, FILE_BARS)) {
         let bar = active.get(f.saved_as)
-        if (!bar) active.set(f.saved_as, (bar = bars.create(f.size ?? 1, 0, { label: '' })))
-        if (f.size) bar.setTotal(f.size)
-        bar.update(f.bytes, { label: fit(`${f.saved_as} ${mb(f.bytes)}`, labelWidth) })
+        if (!bar) active.set(f.saved_as, (bar = bars.create(1, 0, { pct: '', label: '' })))
+        draw(bar, fileBar(f))
       }
     }
     if (isEnded(status)) {
       bars?.stop()
-      return status
+      // The whole task once, for the summary of what failed.
+      return client.json<TaskStatus>('GET', path)
     }
     await new Promise((r) => setTimeout(r, POLL_MS))
   }

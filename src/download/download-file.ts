@@ -39,8 +39,12 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
       const final = !last.retryable || attempt >= policy.maxAttempts
       if (final || !last.resumable) await ResumeState.clear(req.tmp)
       if (final) return ended('failed', attempt, last)
+      const delay = backoff(policy, attempt, last.retryAfterMs)
+      // For progress: the file is retrying until then (kept after, so that a reporter sees even a short wait).
+      req.progress.retry = { at: Date.now() + delay, error: last.code, httpStatus: last.httpStatus }
+      req.progress.waits++
       try {
-        await sleep(backoff(policy, attempt, last.retryAfterMs), undefined, { signal: req.signal })
+        await sleep(delay, undefined, { signal: req.signal })
       } catch {
         return ended('cancelled', attempt, last)
       }

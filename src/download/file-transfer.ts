@@ -69,6 +69,7 @@ export class FileTransfer implements ExtraWanter {
       lead = first!
       this.pending.push(...rest)
       req.progress.bytes = this.state.received()
+      req.progress.size = this.state.size
       this.hashAtEnd = req.sha256 !== undefined
       this.state.beforeSave = () => this.syncDone()
     } else {
@@ -170,6 +171,8 @@ export class FileTransfer implements ExtraWanter {
     }
     if (!this.state) {
       this.size = info.size
+      // Known as soon as the server says it, for progress: not only at the end.
+      this.req.progress.size = info.size
       if (info.size !== null) receiver.segment.end = info.size
       await receiver.opened()
       if (info.size !== null && info.validator && info.size >= RESUME_MIN_BYTES) {

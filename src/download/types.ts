@@ -27,7 +27,16 @@ export interface DownloadProgress {
   attempt: number
   /** bytes of the file received so far: a split file's, the sum of its segments */
   bytes: number
+  /** the whole file's size, once a server said it (Content-Length, Content-Range, a resume record) */
+  size: number | null
+  /** while the file waits for its next attempt: when it starts (epoch ms) and why it waits */
+  retry: { at: number; error: string; httpStatus: number | null } | null
+  /** how many waits for a retry began: a reporter announces each once, even one shorter than its interval */
+  waits: number
 }
+
+/** A progress record of a file not started yet. */
+export const newProgress = (): DownloadProgress => ({ attempt: 0, bytes: 0, size: null, retry: null, waits: 0 })
 
 /** A connection granted by the scheduler; called once when the request is over. */
 export type Release = () => void

@@ -1,5 +1,5 @@
 // The data of each Server-Sent Event, documented in the OpenAPI document.
-import { Type } from 'typebox'
+import { Type, type Static } from 'typebox'
 import { FileStateSchema, TaskStateSchema, Totals } from '../tasks/schemas.js'
 
 export const StateEvent = Type.Object({ state: TaskStateSchema }, { title: 'state', description: 'event "state": the task changed state' })
@@ -11,14 +11,23 @@ export const FileEvent = Type.Object(
     saved_as: Type.String(),
     state: FileStateSchema,
     bytes: Type.Integer(),
+    size: Type.Union([Type.Integer(), Type.Null()]),
+    attempts: Type.Integer(),
+    retry_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'when retrying: when the next attempt starts' }),
+    http_status: Type.Union([Type.Integer(), Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
   },
-  { title: 'file', description: 'event "file": one file finished (done, failed or cancelled)' },
+  {
+    title: 'file',
+    description: 'event "file": one file finished (done, failed or cancelled), or began waiting for its next attempt (retrying)',
+  },
 )
+export type FileEventData = Static<typeof FileEvent>
 
 export const ProgressEvent = Type.Object(Totals.properties, {
   title: 'progress',
-  description: 'event "progress": totals, at most every 250 ms while bytes move',
+  description:
+    'event "progress": totals, at most every 250 ms while bytes move, never the same twice in a row; when bytes stop for 3 s, one more with speed 0, then none until they move again',
 })
 
 export const EndEvent = Type.Object(

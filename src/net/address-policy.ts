@@ -89,9 +89,22 @@ export function createAddressPolicy(opts: { allowedCidrs: readonly string[]; all
       if (isIP(host) && !allowsAddress(host)) {
         return `address ${host} is not a public address (${safeRange(host)}); an operator can allow it with DOWNLOAD_ALLOWED_CIDRS`
       }
+      // localhost names loopback whatever DNS says (RFC 6761): known now, not only at connect time.
+      if (isLocalhost(host) && !LOOPBACK.some(allowsAddress)) {
+        return `host ${host} is not a public address (loopback); an operator can allow it with DOWNLOAD_ALLOWED_CIDRS (e.g. 127.0.0.0/8)`
+      }
       return null
     },
   }
+}
+
+/** What localhost resolves to: allowing either lets the name through at submit (the connect-time check still applies). */
+const LOOPBACK = ['127.0.0.1', '::1']
+
+/** localhost, a name under it, with or without a final dot, in any case. */
+export function isLocalhost(host: string): boolean {
+  const h = host.toLowerCase().replace(/\.$/, '')
+  return h === 'localhost' || h.endsWith('.localhost')
 }
 
 function safeRange(ip: string): string {

@@ -62,20 +62,33 @@ export const Totals = Type.Object({
   files: Type.Integer(),
   done: Type.Integer(),
   failed: Type.Integer(),
-  bytes_done: Type.Integer({ description: 'bytes of finished files plus bytes received so far of running ones' }),
+  bytes_done: Type.Integer({
+    description:
+      'the sum of the files\' bytes: saved files, files being downloaded (the most their attempts reached) and ' +
+      'failed or cancelled files (what they had received); never goes backwards while the task runs',
+  }),
+  bytes_total: Type.Integer({ description: 'the sum of the sizes known so far (a file\'s size is known once its server said it)' }),
+  speed: Type.Integer({ description: 'bytes per second received over the last 3 seconds; 0 when nothing moves or the task is not running' }),
+  eta_s: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'seconds left at this speed, for the files not ended yet (a file of unknown size counted at the mean size known); null when unknown',
+  }),
 })
 export type Totals = Static<typeof Totals>
 
 export const FileStatus = Type.Object({
+  index: Type.Integer({ description: 'position of the file in task_info' }),
   fn: Type.String(),
   url: Type.String({ description: 'the submitted URL without its query string' }),
   saved_as: Type.String(),
   state: FileStateSchema,
-  bytes: Type.Integer({ description: 'bytes received (while downloading) or saved' }),
-  size: NullableInt,
-  attempts: Type.Integer(),
+  bytes: Type.Integer({ description: 'bytes saved, or received so far (the most an attempt reached), or received before it failed' }),
+  size: Type.Union([Type.Integer(), Type.Null()], { description: 'as soon as the server said it (Content-Length, Content-Range); null until then' }),
+  attempts: Type.Integer({ description: 'attempts begun so far' }),
+  retry_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'while retrying: when the next attempt starts' }),
   http_status: NullableInt,
-  error: Type.Union([FileErrorCodeSchema, Type.Null()], { description: 'a stable code such as http_error or timeout' }),
+  error: Type.Union([FileErrorCodeSchema, Type.Null()], {
+    description: 'a stable code such as http_error or timeout; while retrying, the failure of the last attempt',
+  }),
 })
 export type FileStatus = Static<typeof FileStatus>
 
@@ -115,6 +128,17 @@ export const TaskStatus = Type.Object({
 })
 export type TaskStatus = Static<typeof TaskStatus>
 
+
+export const FILE_FILTERS = ['all', 'active', 'failed', 'none'] as const
+export type FileFilter = (typeof FILE_FILTERS)[number]
+
+export const TaskStatusQuery = Type.Object({
+  files: Type.Optional(
+    Type.Enum([...FILE_FILTERS], {
+      description: 'which files to list: all (the default), active (queued, downloading, retrying), failed, or none (the totals alone)',
+    }),
+  ),
+})
 
 export const TaskListQuery = Type.Object({
   state: Type.Optional(

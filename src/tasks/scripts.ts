@@ -4,6 +4,7 @@
 // reply message exactly-once when a worker dies and another one resumes.
 //
 // Every script takes KEYS = meta, files, events, reply, webhook (see keys.ts).
+// The steps of a running task's files are in file-scripts.ts.
 import { LuaScript, type ScriptArg } from '../redis/script.js'
 import { FINAL_FILE_STATES, type FinalTaskState, type TaskState } from '../vocabulary.js'
 
@@ -16,7 +17,7 @@ export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
 export type CancelResult = 'cancelling' | 'missing' | TaskState
 export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
 
-const PRELUDE = `
+export const PRELUDE = `
 local meta, files, events, reply, webhook = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function terminal(s)
@@ -36,9 +37,22 @@ local function push_start(ttl)
   if redis.call('HSETNX', meta, 'start_pushed', 1) == 1 then push('start', ttl) end
 end
 
+-- A task's totals once no file is running: nothing moves, nothing is left to wait for.
 local function totals()
-  local c = redis.call('HMGET', meta, 'files', 'done', 'failed', 'bytes_done')
-  return { files = tonumber(c[1]), done = tonumber(c[2]), failed = tonumber(c[3]), bytes_done = tonumber(c[4]) }
+  local c = redis.call('HMGET', meta, 'files', 'done', 'failed', 'bytes_done', 'bytes_total')
+  return { files = tonumber(c[1]), done = tonumber(c[2]), failed = tonumber(c[3]), bytes_done = tonumber(c[4]),
+    bytes_total = tonumber(c[5] or 0), speed = 0, eta_s = cjson.null }
+end
+
+-- The fields a file has only while it waits for its next attempt.
+local function clear_retry(idx)
+  redis.call('HDEL', files, idx .. '.retry_at', idx .. '.error', idx .. '.http_status')
+end
+
+-- A file that ends keeps its bytes and size, which move into the task's counters.
+local function count_end(idx, bytes, size)
+  if tonumber(bytes) > 0 then redis.call('HINCRBY', meta, 'bytes_done', string.format('%d', tonumber(bytes))) end
+  if size and size ~= '' then redis.call('HINCRBY', meta, 'bytes_total', string.format('%d', tonumber(size))) end
 end
 
 -- The webhook of an end is made pending in the step that ends the task, so
@@ -64,12 +78,18 @@ local function finish(outcome, reason, now, ttl, retention, delivery_id)
   local spec = cjson.decode(m[3])
   for i, f in ipairs(spec) do
     local idx = tostring(i - 1)
-    if not terminal(redis.call('HGET', files, idx .. '.state')) then
-      redis.call('HSET', files, idx .. '.state', left, idx .. '.bytes', 0)
+    local was = redis.call('HGET', files, idx .. '.state')
+    if not terminal(was) then
+      local c = redis.call('HMGET', files, idx .. '.bytes', idx .. '.size', idx .. '.attempts')
+      local bytes = tonumber(c[1] or 0)
+      if was == 'retrying' then clear_retry(idx) end
+      redis.call('HSET', files, idx .. '.state', left, idx .. '.bytes', bytes)
       if left == 'failed' then redis.call('HSET', files, idx .. '.error', reason) end
       redis.call('HINCRBY', meta, left, 1)
+      count_end(idx, bytes, c[2])
       push(f.fn, ttl)
-      emit('file', cjson.encode({ index = i - 1, fn = f.fn, saved_as = f.saved_as, state = left, bytes = 0,
+      emit('file', cjson.encode({ index = i - 1, fn = f.fn, saved_as = f.saved_as, state = left, bytes = bytes,
+        size = tonumber(c[2]) or cjson.null, attempts = tonumber(c[3] or 0), retry_at = cjson.null, http_status = cjson.null,
         error = left == 'failed' and reason or cjson.null }))
     end
   end
@@ -80,7 +100,7 @@ local function finish(outcome, reason, now, ttl, retention, delivery_id)
   elseif t.done == 0 then state = 'failed'
   else state = 'partial' end
   redis.call('HSET', meta, 'state', state, 'finished_at', now, 'end_pushed', 1)
-  redis.call('HDEL', meta, 'cancel_requested')
+  redis.call('HDEL', meta, 'cancel_requested', 'live', 'live_at')
   emit('state', cjson.encode({ state = state }))
   emit('end', cjson.encode({ state = state, totals = t }))
   push('end', ttl)
@@ -94,7 +114,7 @@ local function finish(outcome, reason, now, ttl, retention, delivery_id)
 end
 `
 
-const script = <Result, Args extends readonly ScriptArg[] = ScriptArg[]>(body: string) => new LuaScript<Result, Args>(PRELUDE + body, 5)
+export const script = <Result, Args extends readonly ScriptArg[] = ScriptArg[]>(body: string) => new LuaScript<Result, Args>(PRELUDE + body, 5)
 
 /**
  * ARGV: task_id, fingerprint, spec JSON, file count, created_at, priority,
@@ -108,7 +128,7 @@ if redis.call('EXISTS', meta) == 1 then
   return redis.call('HMGET', meta, 'fingerprint', 'state')
 end
 redis.call('HSET', meta, 'task_id', ARGV[1], 'fingerprint', ARGV[2], 'spec', ARGV[3], 'files', ARGV[4],
-  'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0, 'priority', ARGV[6])
+  'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0, 'bytes_total', 0, 'priority', ARGV[6])
 if ARGV[7] ~= '' then redis.call('HSET', meta, 'callback_url', ARGV[7]) end
 -- A task of the same id that was purged may have left deliveries: not this task's.
 redis.call('HDEL', webhook, 'last')
@@ -138,67 +158,6 @@ if m[1] == 'queued' then
   emit('state', cjson.encode({ state = 'running' }))
 end
 return 'running'
-`)
-
-/**
- * Progress of a running task, written every 250 ms rather than per file or
- * chunk. ARGV: totals JSON, then index, bytes received, attempt number for
- * each file being downloaded, which is marked so (a resume then looks for its
- * partial file). A file that ended meanwhile is left alone. 0 when the task has ended.
- */
-export const progress = script<0 | 1>(`
-if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
-for i = 2, #ARGV, 3 do
-  local idx = ARGV[i]
-  if not terminal(redis.call('HGET', files, idx .. '.state')) then
-    redis.call('HSET', files, idx .. '.state', 'downloading', idx .. '.bytes', ARGV[i + 1], idx .. '.attempts', ARGV[i + 2])
-  end
-end
-emit('progress', ARGV[1])
-return 1
-`)
-
-/**
- * Files end: several in one step, in the order given. ARGV: reply ttl, then
- * per file: index, state, bytes, size, http_status, error, attempts, fn,
- * event JSON. Empty strings stand for null. One 1 or 0 per file: 0 when it
- * had already ended.
- */
-export const finishFiles = script<(0 | 1)[]>(`
-local ttl = ARGV[1]
-local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
-local recorded, messages = {}, {}
-local ends = { done = 0, failed = 0, cancelled = 0 }
-local bytes_done = 0
-for i = 2, #ARGV, 9 do
-  local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if ended or terminal(redis.call('HGET', files, idx .. '.state')) then
-    recorded[#recorded + 1] = 0
-  else
-    -- The optional fields are absent: only a file's end writes them, and a
-    -- retry deletes them with its state. So one HSET, of those with a value.
-    local fields = { idx .. '.state', state, idx .. '.bytes', bytes, idx .. '.attempts', ARGV[i + 6] }
-    if ARGV[i + 3] ~= '' then fields[#fields + 1] = idx .. '.size'; fields[#fields + 1] = ARGV[i + 3] end
-    if ARGV[i + 4] ~= '' then fields[#fields + 1] = idx .. '.http_status'; fields[#fields + 1] = ARGV[i + 4] end
-    if ARGV[i + 5] ~= '' then fields[#fields + 1] = idx .. '.error'; fields[#fields + 1] = ARGV[i + 5] end
-    redis.call('HSET', files, unpack(fields))
-    ends[state] = ends[state] + 1
-    if state == 'done' then bytes_done = bytes_done + tonumber(bytes) end
-    messages[#messages + 1] = ARGV[i + 7]
-    emit('file', ARGV[i + 8])
-    recorded[#recorded + 1] = 1
-  end
-end
-for state, n in pairs(ends) do
-  if n > 0 then redis.call('HINCRBY', meta, state, n) end
-end
-if bytes_done > 0 then redis.call('HINCRBY', meta, 'bytes_done', string.format('%d', bytes_done)) end
--- One LPUSH of many values pushes them in turn: a reader sees them in this order.
-if #messages > 0 then
-  redis.call('LPUSH', reply, unpack(messages))
-  redis.call('EXPIRE', reply, ttl)
-end
-return recorded
 `)
 
 /** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention, delivery id. The final state. */
@@ -242,12 +201,17 @@ for i = 0, #spec - 1 do
   local state = redis.call('HGET', files, idx .. '.state')
   if state == 'failed' or state == 'cancelled' then
     redis.call('HINCRBY', meta, state, -1)
-    redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts')
+    -- Its bytes and size leave the counters: the run starts the file afresh.
+    local c = redis.call('HMGET', files, idx .. '.bytes', idx .. '.size')
+    redis.call('HINCRBY', meta, 'bytes_done', string.format('%d', -tonumber(c[1] or 0)))
+    if c[2] then redis.call('HINCRBY', meta, 'bytes_total', string.format('%d', -tonumber(c[2]))) end
+    redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts',
+      idx .. '.retry_at')
     retried = retried + 1
   end
 end
 if retried == 0 then return 0 end
-redis.call('HDEL', meta, 'end_pushed', 'start_pushed', 'finished_at', 'cancel_requested')
+redis.call('HDEL', meta, 'end_pushed', 'start_pushed', 'finished_at', 'cancel_requested', 'live', 'live_at')
 redis.call('HSET', meta, 'state', 'queued', 'job_id', ARGV[1])
 redis.call('PERSIST', meta)
 redis.call('PERSIST', files)

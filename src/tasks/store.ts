@@ -1,15 +1,18 @@
 // The task's state in Redis, the source of truth every process reads.
 import { randomUUID } from 'node:crypto'
-import { redactUrl } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
 import type { LuaScript, ReplicaAcks, ScriptArg } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
-import type { FileStatus, Priority, TaskStatus, Totals, WebhookStatus } from './schemas.js'
+import type { FileEventData } from '../events/schemas.js'
+import type { FileFilter, Priority, TaskStatus, Totals } from './schemas.js'
 import { jsonArraySlices } from './json-slices.js'
+import * as fileScripts from './file-scripts.js'
 import * as scripts from './scripts.js'
 import type { BeginResult, CancelResult, FinishOutcome } from './scripts.js'
 import { isFinalTaskState, type FileErrorCode, type FileState, type FinalFileState, type TaskState } from '../vocabulary.js'
+import { toStatus } from './status-view.js'
+import { TOTALS_FIELDS } from './totals.js'
 
 /** What a file is, fixed at submit. */
 export interface FileSpec {
@@ -36,17 +39,38 @@ export interface FileEnd {
   outcome: FileOutcome
 }
 
-/** A file being downloaded, as the worker reports it. */
+/** A file being downloaded, or waiting for its next attempt, as the worker reports it. */
 export interface RunningFile {
   index: number
+  state: 'downloading' | 'retrying'
+  /** the most its attempts reached: never less than before */
   bytes: number
-  attempt: number
+  attempts: number
+  size: number | null
+  /** while retrying: when, the failure that made it wait */
+  retryAt: string | null
+  error: string | null
+  httpStatus: number | null
+}
+
+/** One progress step of a running task (src/worker/progress.ts). */
+export interface ProgressStep {
+  /** the progress event, when there is one to send */
+  event: Totals | null
+  /** the figures GET answers with until the next step */
+  live: Totals
+  files: RunningFile[]
+  /** files that began waiting for a retry */
+  fileEvents: FileEventData[]
 }
 
 export interface LoadedTask {
   spec: FileSpec[]
   states: (FileState | undefined)[]
-  counts: { done: number; failed: number; bytesDone: number }
+  /** per file: its bytes and size as last written (what a resumed run starts from) */
+  bytes: number[]
+  sizes: (number | null)[]
+  counts: { done: number; failed: number }
 }
 
 export type { BeginResult, CancelResult, FinishOutcome }
@@ -64,7 +88,6 @@ export interface StoreConfig extends KeyConfig {
 
 const now = () => new Date().toISOString()
 const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v)
-const intOrNull = (v: string | undefined) => (v === undefined || v === '' ? null : Number(v))
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
@@ -125,7 +148,9 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
       return {
         spec,
         states: spec.map((_, i) => files[`${i}.state`] as FileState | undefined),
-        counts: { done: Number(meta.done), failed: Number(meta.failed), bytesDone: Number(meta.bytes_done) },
+        bytes: spec.map((_, i) => Number(files[`${i}.bytes`] ?? 0)),
+        sizes: spec.map((_, i) => (files[`${i}.size`] ? Number(files[`${i}.size`]) : null)),
+        counts: { done: Number(meta.done), failed: Number(meta.failed) },
       }
     },
 
@@ -137,16 +162,24 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     async finishFiles(id: string, ends: FileEnd[]): Promise<boolean[]> {
       const args: ScriptArg[] = [config.REPLY_TTL_SECONDS]
       for (const { index, file, outcome: o } of ends) {
-        const event = { index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, error: o.error }
+        const event: FileEventData = {
+          index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, size: o.size,
+          attempts: o.attempts, retry_at: null, http_status: o.httpStatus, error: o.error,
+        }
         args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
       }
-      const recorded = await run(scripts.finishFiles, id, args)
+      const recorded = await run(fileScripts.finishFiles, id, args)
       return recorded.map((r) => r === 1)
     },
 
-    /** The files being downloaded (bytes so far, attempt) and the totals; one round trip. */
-    async progress(id: string, running: RunningFile[], totals: Totals): Promise<void> {
-      await scripts.progress.run(redis, keyList(keys(id)), [JSON.stringify(totals), ...running.flatMap((f) => [f.index, f.bytes, f.attempt])])
+    /** The files being downloaded or waiting, the live totals and the events due; one round trip. */
+    async progress(id: string, step: ProgressStep): Promise<void> {
+      const args: (string | number)[] = [step.event ? JSON.stringify(step.event) : '', JSON.stringify(step.live), Date.now(), step.fileEvents.length]
+      for (const e of step.fileEvents) args.push(e.index, JSON.stringify(e))
+      for (const f of step.files) {
+        args.push(f.index, f.state, f.bytes, f.attempts, f.size ?? '', f.retryAt ?? '', f.error ?? '', f.httpStatus ?? '')
+      }
+      await fileScripts.progress.run(redis, keyList(keys(id)), args)
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
@@ -212,11 +245,21 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
       return (await redis.hexists(keys(id).meta, 'cancel_requested')) === 1
     },
 
-    async status(id: string): Promise<TaskStatus | null> {
+    async status(id: string, filter: FileFilter = 'all'): Promise<TaskStatus | null> {
+      if (filter === 'none') {
+        // The summary alone: neither the file list nor the files' hash is read
+        // (megabytes for 10,000 files); the totals come from the counters and
+        // the worker's last figures.
+        const values = await redis.hmget(keys(id).meta, ...SUMMARY_FIELDS)
+        const meta = Object.fromEntries(SUMMARY_FIELDS.flatMap((name, i) => (values[i] === null ? [] : [[name, values[i]!]])))
+        if (!meta.task_id) return null
+        const webhook = meta.callback_url ? await deliveries.status(id) : undefined
+        return toStatus(meta, {}, webhook, 'none')
+      }
       const { meta, files } = await readAll(keys(id))
       if (!meta.spec) return null
       const webhook = meta.callback_url ? await deliveries.status(id) : undefined
-      return toStatus(meta, files, webhook)
+      return toStatus(meta, files, webhook, filter)
     },
 
     /**
@@ -254,47 +297,11 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 
 const ARCHIVE_VIEW_SLICE = 500
 
+/** What GET /tasks/:id?files=none reads of the task's hash. */
+const SUMMARY_FIELDS = ['task_id', 'priority', 'created_at', 'started_at', 'finished_at', 'callback_url', ...TOTALS_FIELDS]
+
 export interface ArchiveView {
   state: TaskState
   finished_at: string | null
   files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
-}
-
-function toStatus(meta: Record<string, string>, files: Record<string, string>, webhook: WebhookStatus | null | undefined): TaskStatus {
-  const spec = JSON.parse(meta.spec!) as FileSpec[]
-  let runningBytes = 0
-  const list: FileStatus[] = spec.map((f, i) => {
-    const field = (name: string) => files[`${i}.${name}`]
-    const state = (field('state') ?? 'queued') as FileState
-    const bytes = Number(field('bytes') ?? 0)
-    if (state === 'downloading') runningBytes += bytes
-    return {
-      fn: f.fn,
-      url: redactUrl(f.url),
-      saved_as: f.saved_as,
-      state,
-      bytes,
-      size: intOrNull(field('size')),
-      attempts: Number(field('attempts') ?? 0),
-      http_status: intOrNull(field('http_status')),
-      // Written only from a FileErrorCode (the worker's or a Lua step's reason).
-      error: orNull(field('error')) as FileErrorCode | null,
-    }
-  })
-  return {
-    task_id: meta.task_id!,
-    state: meta.state as TaskState,
-    priority: (meta.priority as Priority | undefined) ?? 'normal',
-    created_at: meta.created_at!,
-    started_at: orNull(meta.started_at),
-    finished_at: orNull(meta.finished_at),
-    totals: {
-      files: spec.length,
-      done: Number(meta.done),
-      failed: Number(meta.failed),
-      bytes_done: Number(meta.bytes_done) + runningBytes,
-    },
-    files: list,
-    ...(webhook === undefined ? {} : { webhook }),
-  }
 }

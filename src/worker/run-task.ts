@@ -78,7 +78,7 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   // downloads or backs off: that many listeners is the design, not a leak,
   // and Node warns of one past 10.
   setMaxListeners(inHand + defaultMaxListeners, signal)
-  const progress = new TaskProgress(taskId, task.spec.length, task.counts, store, log)
+  const progress = new TaskProgress(taskId, task, store, log)
   const endTimer = deps.metrics.taskSeconds.startTimer()
   const lane = deps.scheduler.join(deps.maxConnectionsPerTask)
   try {
@@ -127,14 +127,14 @@ async function runFile(run: TaskRun, index: number): Promise<void> {
     sha256: file.sha256,
     signal,
     progress: progress.track(index),
-    mayHavePartial: task.states[index] === 'downloading',
+    mayHavePartial: task.states[index] === 'downloading' || task.states[index] === 'retrying',
     acquireConnection: () => lane.acquire(host, signal),
     extra: lane,
   })
   // An aborted file is settled by the task's end (cancel) or its resume.
   if (signal.aborted) return
-  progress.settle(index, outcome.state, outcome.bytes)
-  if (await run.ends.record({ index, file, outcome })) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
+  const recorded = progress.settle(index, outcome)
+  if (await run.ends.record({ index, file, outcome: recorded })) countFile(deps.metrics, outcome, (performance.now() - started) / 1000)
   if (outcome.state === 'failed') {
     log.warn({ fn: file.fn, url: redactUrl(file.url), error: outcome.error, httpStatus: outcome.httpStatus }, 'file failed')
   }
