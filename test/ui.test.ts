@@ -35,28 +35,24 @@ describe('web page', { skip: notInFastRun || noChromium }, () => {
         // Fail both attempts of the first run, then work: the origin is "fixed" by the time of the retry.
         : `broken-${i}.jpg ${origin.url(`ui-${i}`, { size: 20_000, fail: 503, times: 2 })}`,
     )
-    await page.getByLabel('Files: one URL per line').fill(lines.join('\n'))
-    await page.getByRole('button', { name: 'Download' }).click()
-    // No key yet: the page asks for one, once.
+    // No key yet: the page asks for one, once, as it first lists the tasks.
     await page.getByLabel('This service needs a key').fill('ui-key')
     await page.getByRole('button', { name: 'Use this key' }).click()
+    // With no task yet, the form is open.
+    await page.getByLabel('Files: one URL per line').fill(lines.join('\n'))
+    await page.getByRole('button', { name: 'Download', exact: true }).click()
 
-    const totals = page.locator('.task .totals')
-    const state = page.locator('.task .state')
-    // The last file's event comes before the task's end: the state follows a moment after the totals.
-    const finalState = async () => {
-      await state.filter({ hasText: /^(partial|completed|failed|cancelled)$/ }).waitFor({ timeout: 5_000 })
-      return state.textContent()
-    }
-    await totals.filter({ hasText: '8 done, 2 failed of 10' }).waitFor({ timeout: 20_000 })
+    const counts = page.locator('#overall-counts')
+    const state = page.locator('#detail-state')
+    await counts.filter({ hasText: '8 done · 0 active · 0 waiting · 2 failed of 10' }).waitFor({ timeout: 20_000 })
     await assert.doesNotReject(page.getByText('The server answered 503 (unavailable)').first().waitFor())
-    assert.equal(await finalState(), 'partial')
+    await state.filter({ hasText: 'partial' }).waitFor({ timeout: 5_000 })
     assert.ok(!(await page.content()).includes('SECRET'), 'no query string on the page')
     await page.screenshot({ path: `${OUTPUT}/ui-partial.png`, fullPage: true })
 
-    await page.getByRole('button', { name: 'Retry failed files' }).click()
-    await totals.filter({ hasText: '10 done, 0 failed of 10' }).waitFor({ timeout: 20_000 })
-    assert.equal(await finalState(), 'completed')
+    await page.getByRole('button', { name: 'Retry 2 failed' }).click()
+    await counts.filter({ hasText: '10 done · 0 active · 0 waiting · 0 failed of 10' }).waitFor({ timeout: 20_000 })
+    await state.filter({ hasText: 'completed' }).waitFor({ timeout: 5_000 })
     assert.equal(await page.getByRole('link', { name: 'Download zip' }).count(), 1)
     await page.screenshot({ path: `${OUTPUT}/ui-completed.png`, fullPage: true })
   })

@@ -225,34 +225,55 @@ export interface ServiceFixture {
   spawn(role: Role, extra?: Record<string, string>, opts?: Parameters<typeof spawnService>[1]): Promise<ChildService>
 }
 
-/**
- * The service for the tests of one suite: a test origin, an environment of
- * its own and the service, started before the tests and, after them, every
- * process killed, every key removed, the download folder deleted. Call it in
- * a describe body.
- */
-export function withService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): ServiceFixture {
+/** A service started by startService: what withService gives, and how to stop it all. */
+export interface StartedService extends ServiceFixture {
+  /** Kills every spawned process, closes the service and the origin, removes every key and the download folder. */
+  close(): Promise<void>
+}
+
+/** A test origin, an environment of its own and the service; for scripts, or a test that needs one of its own. */
+export async function startService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): Promise<StartedService> {
   const children: ChildService[] = []
-  const fixture = {
+  const inProcess = opts.inProcess ?? 'all'
+  const started = {} as StartedService
+  const origin = await startOrigin()
+  const env = await testEnv(name, overrides)
+  const svc = inProcess ? await startInProcess(env, inProcess === 'all', opts.log) : (undefined as unknown as InProcessService)
+  const base = svc && opts.listen ? await svc.app.listen({ port: 0, host: '127.0.0.1' }) : ''
+  return Object.assign(started, {
+    origin,
+    env,
+    svc,
+    base,
     async spawn(role: Role, extra: Record<string, string> = {}, spawnOpts: Parameters<typeof spawnService>[1] = {}) {
-      const child = await spawnService({ PORT: '0', ...fixture.env, ROLE: role, ...extra }, spawnOpts)
+      const child = await spawnService({ PORT: '0', ...env, ROLE: role, ...extra }, spawnOpts)
       children.push(child)
       return child
     },
-  } as ServiceFixture
-  const inProcess = opts.inProcess ?? 'all'
+    async close() {
+      for (const child of children) await child.stop('SIGKILL')
+      await svc?.close()
+      await origin.close()
+      await cleanEnv(env)
+    },
+  })
+}
+
+/**
+ * The service for the tests of one suite (startService), started before them
+ * and, after them, every process killed, every key removed, the download
+ * folder deleted. Call it in a describe body; the fields are set once the
+ * suite's `before` hooks ran.
+ */
+export function withService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): ServiceFixture {
+  const fixture = {} as ServiceFixture
+  let started: StartedService | null = null
   before(async () => {
-    fixture.origin = await startOrigin()
-    fixture.env = await testEnv(name, overrides)
-    if (!inProcess) return
-    fixture.svc = await startInProcess(fixture.env, inProcess === 'all', opts.log)
-    if (opts.listen) fixture.base = await fixture.svc.app.listen({ port: 0, host: '127.0.0.1' })
+    started = await startService(name, overrides, opts)
+    Object.assign(fixture, started)
   })
   after(async () => {
-    for (const child of children) await child.stop('SIGKILL')
-    await fixture.svc?.close()
-    await fixture.origin?.close()
-    if (fixture.env) await cleanEnv(fixture.env)
+    await started?.close()
   })
   return fixture
 }

@@ -1,6 +1,6 @@
-// A file's `error` code in words a person understands, for what people read
-// (the zip's REPORT.txt). The wording is the web page's (web/app.js), which
-// cannot import this module; keep the two alike.
+// A file's `error` code in words a person understands, for what people read:
+// the zip's REPORT.txt, and the web page, which fetches this table as JSON
+// from /ui/file-errors.json (routes/ui.ts) instead of keeping a copy.
 import { isFileErrorCode, type FileErrorCode } from '../vocabulary.js'
 
 /** Sentence per stable error code (every one: the type sees to it); http_error is completed with the status by describeFileError(). */
@@ -28,7 +28,7 @@ export const FILE_ERROR_TEXT: Readonly<Record<FileErrorCode, string>> = {
   download_error: 'The download failed',
 }
 
-const HTTP_WORDS: Readonly<Record<number, string>> = {
+export const HTTP_WORDS: Readonly<Record<number, string>> = {
   400: 'bad request',
   401: 'not authorised',
   403: 'forbidden',
@@ -42,6 +42,27 @@ const HTTP_WORDS: Readonly<Record<number, string>> = {
   504: 'gateway timeout',
 }
 
+/**
+ * Codes that another attempt of the same URL cannot fix: the answer or the
+ * address policy would be the same. A disk that was full, a timeout or a
+ * cancel may well go through next time.
+ */
+export const FINAL_ERRORS: readonly string[] = [
+  'blocked_address',
+  'host_not_allowed',
+  'file_too_large',
+  'too_many_redirects',
+  'redirect_loop',
+  'bad_redirect',
+  'headers_too_large',
+]
+
+/**
+ * HTTP statuses that will be the same next time: client errors, but for a
+ * timeout and a rate limit. With FINAL_ERRORS, what the page offers Retry by.
+ */
+export const FINAL_HTTP: { readonly from: number; readonly to: number; readonly except: readonly number[] } = { from: 400, to: 499, except: [408, 429] }
+
 /** The sentence for a file's error code; a code this table does not know yet is still shown, as itself. */
 export function describeFileError(code: string | null, httpStatus: number | null = null): string {
   if (code === 'http_error' && httpStatus !== null) {
@@ -51,3 +72,11 @@ export function describeFileError(code: string | null, httpStatus: number | null
   if (code === null) return 'Failed, for no recorded reason'
   return isFileErrorCode(code) ? FILE_ERROR_TEXT[code] : `Failed (${code})`
 }
+
+/** What the page needs to word and judge errors exactly as the service does. */
+export const fileErrorTable = () => ({
+  text: FILE_ERROR_TEXT,
+  http_words: HTTP_WORDS,
+  final_errors: FINAL_ERRORS,
+  final_http: FINAL_HTTP,
+})
