@@ -45,7 +45,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         }),
         err: serializeError,
       },
-      redact: { paths: ['headers.authorization', '*.headers.authorization', 'apiKey', 'token'], censor: '[redacted]' },
+      // Nothing logs request headers today; should a line ever carry some (a download's
+      // options, a task's), their credentials are cut. Names are fine, values never.
+      redact: {
+        paths: [
+          ...['authorization', 'cookie', 'proxy-authorization'].flatMap((h) => [`headers["${h}"]`, `*.headers["${h}"]`]),
+          'apiKey',
+          'token',
+        ],
+        censor: '[redacted]',
+      },
     },
     destination,
   )

@@ -6,7 +6,7 @@ import { errors as undiciErrors } from 'undici'
 import { backoff } from '../src/download/download-file.js'
 import { classify, DownloadError, httpError, parseRetryAfter } from '../src/download/errors.js'
 import { RedirectRefusedError } from '../src/download/redirect-guard.js'
-import { contentLength, contentRange } from '../src/download/segment-receiver.js'
+import { contentLength, contentRange } from '../src/download/resume-state.js'
 import { BlockedAddressError } from '../src/net/guarded-connector.js'
 import { FILE_ERROR_CODES } from '../src/vocabulary.js'
 

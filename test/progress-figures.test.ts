@@ -22,7 +22,7 @@ describe('speed meter', () => {
 
 const file = (over: Partial<FileStatus>): FileStatus => ({
   index: 0, fn: 'a.bin', url: 'http://h/a.bin', saved_as: 'a.bin', state: 'downloading', bytes: 0, size: null,
-  attempts: 1, retry_at: null, http_status: null, error: null, ...over,
+  attempts: 1, retry_at: null, http_status: null, error: null, source: null, ...over,
 })
 
 describe('CLI bars', () => {

@@ -22,7 +22,7 @@
 // "The first K times" is counted per path and query, so every test gets its own
 // counters by using distinct names.
 import { createHash } from 'node:crypto'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 const BLOCK = 64 * 1024
@@ -60,6 +60,8 @@ export interface OriginRequest {
   path: string
   range: string | undefined
   ifRange: string | undefined
+  /** the request's headers as the origin got them */
+  headers: IncomingHttpHeaders
   /** body bytes written to the socket so far */
   sent: number
   /** when it arrived (performance.now()) */
@@ -107,7 +109,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
       ended()
       return resEnd(...args)
     }) as typeof res.end
-    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, sent: 0, at: performance.now(), delivered }
+    const record: OriginRequest = { path: url.pathname, range: req.headers.range, ifRange: req.headers['if-range'] as string | undefined, headers: req.headers, sent: 0, at: performance.now(), delivered }
     requests.push(record)
     const q = (k: string) => url.searchParams.get(k)
     const num = (k: string, d: number) => (q(k) === null ? d : Number(q(k)))

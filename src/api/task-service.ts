@@ -1,12 +1,11 @@
 // What the API does with tasks; routes/tasks.ts only maps HTTP onto it.
-import { createHash, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Backend } from '../backend.js'
 import type { TokenSigner } from '../http/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
-import { fileNameProblem, assignSavedNames } from '../tasks/names.js'
 import { buildArchive, type Archive } from './archive.js'
 import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from '../tasks/paths.js'
@@ -14,11 +13,12 @@ import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.j
 import type { RedisClient } from '../redis/connection.js'
 import { isRedisUnavailable } from '../redis/errors.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
+import { fingerprintOf, toSpec } from './task-spec.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from '../tasks/queue.js'
 import type { FileFilter, Priority, TaskAccepted, TaskRequest, TaskStatus } from '../tasks/schemas.js'
 import { isTaskState, TASK_STATES, type TaskState } from '../vocabulary.js'
 import { RETRY_MISSING, RETRY_NOT_ENDED } from '../tasks/scripts.js'
-import type { FileSpec, TaskStore } from '../tasks/store.js'
+import type { TaskStore } from '../tasks/store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
 export interface TaskServiceDeps {
@@ -53,7 +53,6 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
   })
 }
 
-const MAX_DETAILS = 100
 /** Tasks in one page of GET /tasks, by default and at the most. */
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
@@ -103,12 +102,19 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     /** 202 when the task is new and queued, 200 when the same task was already submitted. */
     async submit(body: TaskRequest): Promise<{ created: boolean; task: TaskAccepted }> {
       this.checkFileCount(body.task_info.length)
-      const spec = toSpec(body, policy, checkCallback)
+      const { spec, sources } = toSpec(body, policy, checkCallback)
       const taskId = body.task_id ?? randomUUID()
-      const fingerprint = fingerprintOf(spec)
+      const fingerprint = fingerprintOf(spec, sources)
       const priority = body.priority ?? 'normal'
+      const options = {
+        priority,
+        callbackUrl: body.callback_url,
+        headers: sources.headers,
+        mirrors: sources.mirrors,
+        maxBytesPerSecond: sources.maxBytesPerSecond ?? undefined,
+      }
       return withRedis(async () => {
-        const res = await store.create(taskId, spec, fingerprint, { priority, callbackUrl: body.callback_url })
+        const res = await store.create(taskId, spec, fingerprint, options)
         if (!res.created) {
           if (res.fingerprint !== fingerprint) {
             throw new ConflictError('task_conflict', `task ${taskId} exists with other files`)
@@ -220,32 +226,4 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
       })
     },
   }
-}
-
-/** Validates what the schema cannot say; every problem is named by its JSON pointer. */
-function toSpec(body: TaskRequest, policy: AddressPolicy, checkCallback: CallbackCheck): FileSpec[] {
-  const details: { path: string; message: string }[] = []
-  const callbackProblem = body.callback_url === undefined ? null : checkCallback(body.callback_url)
-  if (callbackProblem) details.push({ path: '/callback_url', message: callbackProblem })
-  body.task_info.forEach((f, i) => {
-    const problem = fileNameProblem(f.fn)
-    if (problem) details.push({ path: `/task_info/${i}/fn`, message: `fn ${problem}` })
-    const urlProblem = policy.urlProblem(f.url)
-    if (urlProblem) details.push({ path: `/task_info/${i}/url`, message: urlProblem })
-  })
-  if (details.length > 0) {
-    throw new InvalidRequestError(`${details[0]!.path}: ${details[0]!.message}`, details.slice(0, MAX_DETAILS))
-  }
-  const names = assignSavedNames(body.task_info)
-  return body.task_info.map((f, i) => ({
-    fn: f.fn,
-    url: f.url,
-    saved_as: names[i]!,
-    ...(f.sha256 ? { sha256: f.sha256.toLowerCase() } : {}),
-  }))
-}
-
-function fingerprintOf(spec: FileSpec[]): string {
-  const canonical = JSON.stringify(spec.map((f) => [f.fn, f.url, f.sha256 ?? '']))
-  return createHash('sha256').update(canonical).digest('hex')
 }

@@ -1,7 +1,8 @@
 // One file: fetched into a temporary file (over several connections when it
 // is large and the scheduler has them to spare), verified, renamed into
 // place; retried with backoff when the failure may pass, fetching on each
-// attempt only the ranges still missing.
+// attempt only the ranges still missing. When its URL fails for good, its
+// mirrors are tried in turn, each with attempts of its own.
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { FileOutcome } from '../tasks/store.js'
 import { classify, DownloadError } from './errors.js'
@@ -12,20 +13,36 @@ import type { DownloadPolicy, DownloadRequest, Downloader } from './types.js'
 
 export type { DownloadPolicy, DownloadProgress, DownloadRequest, Downloader } from './types.js'
 
+/** Failures no other URL can help with: the trouble is on this side. */
+const LOCAL_FAILURES = new Set(['disk_full', 'disk_error'])
+
 export async function downloadFile(downloader: Downloader, req: DownloadRequest): Promise<FileOutcome> {
+  const urls = [req.url, ...(req.mirrors ?? [])]
+  let attempts = 0
+  for (let source = 0; ; source++) {
+    const outcome = await fromSource(downloader, { ...req, url: urls[source]! }, attempts)
+    attempts = outcome.attempts
+    if (outcome.state === 'done') return { ...outcome, source }
+    if (outcome.state === 'cancelled' || source + 1 >= urls.length || LOCAL_FAILURES.has(outcome.error ?? '')) return outcome
+  }
+}
+
+/** Attempts at one URL until the file is done or the URL failed for good; `before`: attempts spent on earlier URLs. */
+async function fromSource(downloader: Downloader, req: DownloadRequest, before: number): Promise<FileOutcome> {
   const { policy } = downloader
   let last: DownloadError | null = null
   let split = true
   for (let attempt = 1; ; attempt++) {
     try {
       if (req.signal.aborted) throw req.signal.reason
-      const { bytes, size, status } = await new FileTransfer(downloader, req, attempt, split).run()
-      return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: attempt }
+      // Counted over all the file's URLs: what `attempts` says, and what resuming looks at.
+      const { bytes, size, status } = await new FileTransfer(downloader, req, before + attempt, split).run()
+      return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: before + attempt }
     } catch (err) {
       if (req.signal.aborted) {
         // A cancel removes the partial file; an interruption (shutdown, lost
         // lock) keeps it for whoever resumes the task.
-        return ended('cancelled', attempt, last)
+        return ended('cancelled', before + attempt, last)
       }
       last = classify(err)
       if (err instanceof RestartError && split) {
@@ -38,7 +55,7 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
       }
       const final = !last.retryable || attempt >= policy.maxAttempts
       if (final || !last.resumable) await ResumeState.clear(req.tmp)
-      if (final) return ended('failed', attempt, last)
+      if (final) return ended('failed', before + attempt, last)
       const delay = backoff(policy, attempt, last.retryAfterMs)
       // For progress: the file is retrying until then (kept after, so that a reporter sees even a short wait).
       req.progress.retry = { at: Date.now() + delay, error: last.code, httpStatus: last.httpStatus }
@@ -46,7 +63,7 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
       try {
         await sleep(delay, undefined, { signal: req.signal })
       } catch {
-        return ended('cancelled', attempt, last)
+        return ended('cancelled', before + attempt, last)
       }
     }
   }

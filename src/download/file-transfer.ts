@@ -61,7 +61,7 @@ export class FileTransfer implements ExtraWanter {
     const resuming = req.mayHavePartial || this.attempt > 1
     this.state = resuming ? await ResumeState.load(req.tmp) : null
     if (resuming && !this.state) await ResumeState.forget(req.tmp)
-    const release = await req.acquireConnection()
+    const release = await req.acquireConnection(this.host)
     req.progress.attempt = this.attempt
     let lead: Segment = { start: 0, end: Infinity, done: 0 }
     if (this.state) {
@@ -85,6 +85,8 @@ export class FileTransfer implements ExtraWanter {
   offer(release: Release): boolean {
     const state = this.state
     if (!state || this.failure || this.req.signal.aborted || !this.split) return (this.wanting = false)
+    // A capped file that reads at its cap gains nothing from one more connection but one more idle socket.
+    if (this.req.throttle?.saturated()) return (this.wanting = false)
     const running = [...this.running.keys()].map((r) => ({ segment: r.segment, position: r.position }))
     for (const segment of this.starting) running.push({ segment, position: segment.start })
     const segment = planNext(this.pending, running, this.downloader.policy.segmentMinBytes ?? 0)
@@ -129,7 +131,9 @@ export class FileTransfer implements ExtraWanter {
     this.running.set(receiver, release)
     this.busy++
     const { origin, pathname, search } = new URL(this.req.url)
-    dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers: receiver.headers() }, receiver)
+    // The caller's headers on every request, ranges included; Range and If-Range are never among them.
+    const headers = { ...this.req.headers, ...receiver.headers() }
+    dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers }, receiver)
     receiver.done.then(
       () => this.ended(receiver, null),
       (err: unknown) => this.ended(receiver, err),
@@ -143,6 +147,7 @@ export class FileTransfer implements ExtraWanter {
       policy: this.downloader.policy,
       progress: req.progress,
       signal: req.signal,
+      throttle: req.throttle,
       expect: state ? { validator: state.validator, size: state.size } : null,
       onAnswer: (info, receiver) => this.onAnswer(info, receiver),
       // Read per chunk: a split stops the hashing as it goes.
@@ -184,9 +189,14 @@ export class FileTransfer implements ExtraWanter {
     const state = this.state
     if (!state) return
     this.size = state.size
-    this.timer ??= setInterval(() => void state.save().catch(() => {}), SAVE_INTERVAL_MS)
     const minBytes = this.downloader.policy.segmentMinBytes ?? 0
-    if (this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)) this.wantMore()
+    const splittable = this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)
+    this.timer ??= setInterval(() => {
+      void state.save().catch(() => {})
+      // Under a cap, more connections only once one has shown that the origin, not the cap, sets the pace.
+      if (splittable && this.req.throttle && !this.req.throttle.saturated()) this.wantMore()
+    }, SAVE_INTERVAL_MS)
+    if (splittable && !this.req.throttle) this.wantMore()
   }
 
   private wantMore(): void {

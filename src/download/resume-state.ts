@@ -137,3 +137,16 @@ export function validatorOf(headers: IncomingHttpHeaders): string | null {
   const modified = headers['last-modified']
   return typeof modified === 'string' ? modified : null
 }
+
+/** Content-Length as a number, when it is one. */
+export function contentLength(value: string | string[] | undefined): number | null {
+  const v = Array.isArray(value) ? value[0] : value
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
+}
+
+/** Content-Range of a 206: where the bytes start and the whole file's size. */
+export function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
+  const v = Array.isArray(value) ? value[0] : value
+  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
+  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
+}

@@ -3,15 +3,17 @@
 // file (docs/decisions/0005-dispatch-handler.md).
 // It receives one segment of a file: the whole file, or one range of it,
 // written at its offset. The disk sets the pace: a full batch pauses the
-// socket until it is written.
+// socket until it is written; so does a bandwidth cap, for as long as it says.
 import type { Hash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
 import { MAX_REDIRECTS } from './dispatcher.js'
 import { DownloadError, httpError, parseRetryAfter } from './errors.js'
 import type { FileSink } from './file-sink.js'
-import { validatorOf, type Segment } from './resume-state.js'
+import { ReadPauses } from './read-pauses.js'
+import { contentLength, contentRange, validatorOf, type Segment } from './resume-state.js'
 import { SpeedCheck } from './speed-check.js'
+import type { Throttle } from './token-bucket.js'
 import type { DownloadPolicy, DownloadProgress } from './types.js'
 
 /** An error answer's body is read to keep the connection, up to this much; past it the connection is dropped. */
@@ -31,6 +33,8 @@ export interface SegmentContext {
   policy: DownloadPolicy
   progress: DownloadProgress
   signal: AbortSignal
+  /** the bandwidth caps this request reads under */
+  throttle?: Throttle
   /** the file's version this range must belong to; null: the request is for the whole file */
   expect: { validator: string; size: number } | null
   /**
@@ -64,6 +68,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   /** why the transfer stopped this request, once it did */
   private stopped: unknown = null
   private readonly speed: SpeedCheck
+  private readonly pauses = new ReadPauses(() => this.controller!)
   private resolve!: () => void
   private reject!: (err: unknown) => void
   private readonly onAbort = () => this.controller?.abort(new DOMException('the download was aborted', 'AbortError'))
@@ -215,9 +220,13 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
       return
     }
     if (wait) this.waitFor(wait)
+    // A cap's wait is the reader's own: not held against the origin's speed.
+    const pause = this.ctx.throttle?.take(chunk.length) ?? 0
+    if (pause >= 1) this.pauses.for(pause, () => this.speed.idle(pause))
   }
 
   private settle(err: unknown): void {
+    this.pauses.clear()
     this.ctx.signal.removeEventListener('abort', this.onAbort)
     if (err) this.reject(err)
     else this.resolve()
@@ -231,18 +240,6 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private waitFor(work: Promise<void>): void {
-    this.controller!.pause()
-    work.then(() => this.controller!.resume(), (err: unknown) => this.fail(err))
+    this.pauses.until(work, (err: unknown) => this.fail(err))
   }
-}
-
-export function contentLength(value: string | string[] | undefined): number | null {
-  const v = Array.isArray(value) ? value[0] : value
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null
-}
-
-export function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
-  const v = Array.isArray(value) ? value[0] : value
-  const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
-  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
 }

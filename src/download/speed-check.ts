@@ -17,6 +17,11 @@ export class SpeedCheck {
     this.windowStart = now()
   }
 
+  /** Leaves `ms` out of the window: time the reader itself paused (a bandwidth cap), not the origin's slowness. */
+  idle(ms: number): void {
+    this.windowStart = Math.min(this.now(), this.windowStart + ms)
+  }
+
   /** Counts `bytes` just received; throws too_slow when the window that ends now was too slow. */
   take(bytes: number, status: number | null = null): void {
     this.windowBytes += bytes

@@ -1,6 +1,7 @@
 // The types the download path shares with its callers, in one place.
 import type { Dispatcher } from 'undici'
 import type { DiskCalls } from './disk-calls.js'
+import type { Throttle } from './token-bucket.js'
 
 export interface DownloadPolicy {
   maxAttempts: number
@@ -19,6 +20,8 @@ export interface Downloader {
   dispatcher: Dispatcher
   disk: DiskCalls
   policy: DownloadPolicy
+  /** MAX_BYTES_PER_SECOND, shared by every download of the process; none: no cap */
+  throttle?: Throttle
 }
 
 /** What a download reports as it goes: plain fields that a progress reporter reads when it likes. */
@@ -57,6 +60,12 @@ export interface ExtraConnections {
 
 export interface DownloadRequest {
   url: string
+  /** more URLs of the same file, tried in order once the one before failed for good */
+  mirrors?: readonly string[]
+  /** sent with every request of the file (names in lower case); secrets: never logged */
+  headers?: Readonly<Record<string, string>>
+  /** the caps the file's bytes count against (the task's and the process's), combined */
+  throttle?: Throttle
   /** final path; the file appears there only complete and verified */
   dest: string
   /** temporary path on the same volume; kept between attempts (and workers) to resume */
@@ -66,8 +75,8 @@ export interface DownloadRequest {
   progress: DownloadProgress
   /** an earlier run of the task started this file: a partial file may wait on disk */
   mayHavePartial: boolean
-  /** waits for the file's first connection (rejects on abort); the function it gives frees it */
-  acquireConnection: () => Promise<Release>
+  /** waits for the file's first connection to `host` (rejects on abort); the function it gives frees it */
+  acquireConnection: (host: string) => Promise<Release>
   /** more connections for segments of a large file; without, a file uses one */
   extra?: ExtraConnections
 }

@@ -34,6 +34,8 @@ function describe(issue: ValidationIssue): string | null {
       return `must have at least ${plural(p.limit, 'item', 'items')}`
     case 'maxItems':
       return `must have at most ${plural(p.limit, 'item', 'items')}`
+    case 'maxProperties':
+      return `must have at most ${plural(p.limit, 'field', 'fields')}`
     case 'minLength':
       return Number(p.limit) === 1 ? 'must not be empty' : `must be at least ${plural(p.limit, 'character', 'characters')}`
     case 'maxLength':

@@ -40,7 +40,7 @@ return 1
 /**
  * Files end: several in one step, in the order given. ARGV: reply ttl, then
  * per file: index, state, bytes, size, http_status, error, attempts, fn,
- * event JSON. Empty strings stand for null. One 1 or 0 per file: 0 when it
+ * event JSON, source (which of its URLs served it). Empty strings stand for null. One 1 or 0 per file: 0 when it
  * had already ended.
  */
 export const finishFiles = script<(0 | 1)[]>(`
@@ -49,7 +49,7 @@ local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
 local recorded, messages = {}, {}
 local ends = { done = 0, failed = 0, cancelled = 0 }
 local bytes_done, bytes_total = 0, 0
-for i = 2, #ARGV, 9 do
+for i = 2, #ARGV, 10 do
   local idx, state, bytes = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local was = redis.call('HGET', files, idx .. '.state')
   if ended or terminal(was) then
@@ -63,6 +63,7 @@ for i = 2, #ARGV, 9 do
     if ARGV[i + 3] ~= '' then fields[#fields + 1] = idx .. '.size'; fields[#fields + 1] = ARGV[i + 3] end
     if ARGV[i + 4] ~= '' then fields[#fields + 1] = idx .. '.http_status'; fields[#fields + 1] = ARGV[i + 4] end
     if ARGV[i + 5] ~= '' then fields[#fields + 1] = idx .. '.error'; fields[#fields + 1] = ARGV[i + 5] end
+    if ARGV[i + 9] ~= '' then fields[#fields + 1] = idx .. '.source'; fields[#fields + 1] = ARGV[i + 9] end
     redis.call('HSET', files, unpack(fields))
     ends[state] = ends[state] + 1
     bytes_done = bytes_done + tonumber(bytes)

@@ -8,23 +8,34 @@ export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
 const TASK_ID_HINT = '1 to 64 letters, digits, "_" or "-"'
 export const TaskId = Type.String({ pattern: TASK_ID_PATTERN, 'x-hint': TASK_ID_HINT, description: TASK_ID_HINT })
 
+const HttpUrl = (description: string) =>
+  Type.String({ maxLength: 8192, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://', 'x-hint': 'an http:// or https:// URL', description })
+
+const RequestHeaders = (description: string) =>
+  Type.Record(Type.String(), Type.String({ maxLength: 65536 }), {
+    maxProperties: 100,
+    description: `${description}. Refused: hop-by-hop headers, Host, Content-Length, Range, If-Range, Expect, invalid names, line breaks or control characters in values, more than 8 KiB in all. Authorization and Cookie are not sent to another origin after a redirect. Values are secrets: never logged or shown (only the names are)`,
+  })
+
 export const FileRequest = Type.Object({
   fn: Type.String({
     maxLength: 1024,
     description:
       'file name in the task folder; not empty, ".", "..", no "/", "\\", NUL, control or invisible formatting characters, at most 255 bytes of UTF-8',
   }),
-  url: Type.String({
-    maxLength: 8192,
-    pattern: '^[Hh][Tt][Tt][Pp][Ss]?://',
-    'x-hint': 'an http:// or https:// URL',
-    description: 'http or https URL',
-  }),
+  url: HttpUrl('http or https URL'),
   sha256: Type.Optional(
     Type.String({
       pattern: '^[A-Fa-f0-9]{64}$',
       'x-hint': 'a SHA-256 digest: 64 hexadecimal characters',
       description: 'SHA-256 of the file, 64 hex characters: the downloaded bytes must match it',
+    }),
+  ),
+  headers: Type.Optional(RequestHeaders('request headers for this file, over the task\'s of the same name')),
+  mirrors: Type.Optional(
+    Type.Array(HttpUrl('http or https URL of the same file elsewhere'), {
+      maxItems: 5,
+      description: 'up to 5 more URLs of the same file, tried in order when the one before fails for good',
     }),
   ),
 })
@@ -38,6 +49,10 @@ export const TaskRequest = Type.Object(
     task_id: Type.Optional(TaskId),
     task_info: Type.Array(FileRequest, { minItems: 1, description: '1 to MAX_FILES_PER_TASK files' }),
     priority: Type.Optional(PrioritySchema),
+    headers: Type.Optional(RequestHeaders('request headers sent with every file of the task (Referer, User-Agent, Cookie, Authorization, ...)')),
+    max_bytes_per_second: Type.Optional(
+      Type.Integer({ minimum: 1024, description: 'this task\'s download rate cap, over all its connections, in bytes per second (at least 1024)' }),
+    ),
     callback_url: Type.Optional(
       Type.String({
         maxLength: 2048,
@@ -89,6 +104,13 @@ export const FileStatus = Type.Object({
   error: Type.Union([FileErrorCodeSchema, Type.Null()], {
     description: 'a stable code such as http_error or timeout; while retrying, the failure of the last attempt',
   }),
+  source: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'which URL served the file: 0 its url, 1 its first mirror, ...; null until it is done',
+  }),
+  mirrors: Type.Optional(Type.Array(Type.String(), { description: 'the file\'s mirrors, without their query strings' })),
+  header_names: Type.Optional(
+    Type.Array(Type.String(), { description: 'names of the request headers the file is sent with (the task\'s and its own); never their values' }),
+  ),
 })
 export type FileStatus = Static<typeof FileStatus>
 
@@ -124,6 +146,7 @@ export type TaskSummary = Static<typeof TaskSummary>
 export const TaskStatus = Type.Object({
   ...TaskSummary.properties,
   files: Type.Array(FileStatus),
+  max_bytes_per_second: Type.Optional(Type.Integer({ description: 'the task\'s rate cap, when it has one' })),
   webhook: Type.Optional(Type.Union([WebhookStatus, Type.Null()], { description: 'present when the task has a callback_url; null before its first end' })),
 })
 export type TaskStatus = Static<typeof TaskStatus>

@@ -118,11 +118,16 @@ export const script = <Result, Args extends readonly ScriptArg[] = ScriptArg[]>(
 
 /**
  * ARGV: task_id, fingerprint, spec JSON, file count, created_at, priority,
- * callback_url ('' for none). Nil when created, else {fingerprint, state}.
+ * callback_url, request headers JSON, mirrors JSON, rate cap ('' for none).
+ * Nil when created, else {fingerprint, state}. The headers are secrets: they
+ * live in the same hash as the URLs, so they expire and go with them.
  */
 export const createTask = script<
   [fingerprint: string, state: TaskState] | null,
-  [taskId: string, fingerprint: string, spec: string, files: number, createdAt: string, priority: string, callbackUrl: string]
+  [
+    taskId: string, fingerprint: string, spec: string, files: number, createdAt: string, priority: string, callbackUrl: string,
+    headers: string, mirrors: string, maxBytesPerSecond: number | '',
+  ]
 >(`
 if redis.call('EXISTS', meta) == 1 then
   return redis.call('HMGET', meta, 'fingerprint', 'state')
@@ -130,6 +135,9 @@ end
 redis.call('HSET', meta, 'task_id', ARGV[1], 'fingerprint', ARGV[2], 'spec', ARGV[3], 'files', ARGV[4],
   'state', 'queued', 'created_at', ARGV[5], 'done', 0, 'failed', 0, 'cancelled', 0, 'bytes_done', 0, 'bytes_total', 0, 'priority', ARGV[6])
 if ARGV[7] ~= '' then redis.call('HSET', meta, 'callback_url', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', meta, 'headers', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', meta, 'mirrors', ARGV[9]) end
+if ARGV[10] ~= '' then redis.call('HSET', meta, 'max_bps', ARGV[10]) end
 -- A task of the same id that was purged may have left deliveries: not this task's.
 redis.call('HDEL', webhook, 'last')
 emit('state', cjson.encode({ state = 'queued' }))
@@ -206,7 +214,7 @@ for i = 0, #spec - 1 do
     redis.call('HINCRBY', meta, 'bytes_done', string.format('%d', -tonumber(c[1] or 0)))
     if c[2] then redis.call('HINCRBY', meta, 'bytes_total', string.format('%d', -tonumber(c[2]))) end
     redis.call('HDEL', files, idx .. '.state', idx .. '.bytes', idx .. '.size', idx .. '.http_status', idx .. '.error', idx .. '.attempts',
-      idx .. '.retry_at')
+      idx .. '.retry_at', idx .. '.source')
     retried = retried + 1
   end
 end

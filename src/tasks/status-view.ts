@@ -3,6 +3,8 @@
 import { redactUrl } from '../logger.js'
 import type { FileFilter, FileStatus, Priority, TaskStatus, WebhookStatus } from './schemas.js'
 import { ACTIVE_FILE_STATES, type FileErrorCode, type FileState, type TaskState } from '../vocabulary.js'
+import { headerNames } from './request-headers.js'
+import { fileSources, sourcesOf } from './sources.js'
 import { totalsOf } from './totals.js'
 
 /** What the view needs of a file's spec (store.ts has the whole of it). */
@@ -32,6 +34,7 @@ export function toStatus(
   const spec = filter === 'none' ? [] : (JSON.parse(meta.spec!) as SpecFile[])
   const running = { bytes: 0, size: 0 }
   const keep = keeps[filter]
+  const sources = sourcesOf(meta)
   const list: FileStatus[] = []
   spec.forEach((f, i) => {
     const field = (name: string) => files[`${i}.${name}`]
@@ -43,6 +46,9 @@ export function toStatus(
       running.size += size ?? 0
     }
     if (!keep(state)) return
+    // Of a file's headers, the names only: their values are secrets.
+    const { headers, mirrors } = fileSources(sources, i)
+    const names = headerNames(headers)
     list.push({
       index: i,
       fn: f.fn,
@@ -56,6 +62,9 @@ export function toStatus(
       http_status: intOrNull(field('http_status')),
       // Written only from a FileErrorCode (the worker's or a Lua step's reason).
       error: orNull(field('error')) as FileErrorCode | null,
+      source: intOrNull(field('source')),
+      ...(mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
+      ...(names.length > 0 ? { header_names: names } : {}),
     })
   })
   return {
@@ -67,6 +76,7 @@ export function toStatus(
     finished_at: orNull(meta.finished_at),
     totals: totalsOf(meta, running),
     files: list,
+    ...(sources.maxBytesPerSecond === null ? {} : { max_bytes_per_second: sources.maxBytesPerSecond }),
     ...(webhook === undefined ? {} : { webhook }),
   }
 }

@@ -6,6 +6,7 @@ import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileEventData } from '../events/schemas.js'
 import type { FileFilter, Priority, TaskStatus, Totals } from './schemas.js'
+import { sourcesOf, type StoredHeaders, type TaskSources } from './sources.js'
 import { jsonArraySlices } from './json-slices.js'
 import * as fileScripts from './file-scripts.js'
 import * as scripts from './scripts.js'
@@ -30,6 +31,8 @@ export interface FileOutcome {
   httpStatus: number | null
   error: FileErrorCode | null
   attempts: number
+  /** which of the file's URLs served it: 0 its url, 1.. a mirror */
+  source?: number
 }
 
 /** A file that ended, to be recorded. */
@@ -71,6 +74,7 @@ export interface LoadedTask {
   bytes: number[]
   sizes: (number | null)[]
   counts: { done: number; failed: number }
+  sources: TaskSources
 }
 
 export type { BeginResult, CancelResult, FinishOutcome }
@@ -79,6 +83,9 @@ export type { BeginResult, CancelResult, FinishOutcome }
 export interface TaskOptions {
   priority: Priority
   callbackUrl?: string
+  headers?: StoredHeaders
+  mirrors?: TaskSources['mirrors']
+  maxBytesPerSecond?: number
 }
 
 export interface StoreConfig extends KeyConfig {
@@ -122,7 +129,11 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
     async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
-      const args: Parameters<typeof scripts.createTask.run>[2] = [id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '']
+      const json = (v: object | undefined) => (v && Object.keys(v).length > 0 ? JSON.stringify(v) : '')
+      const args: Parameters<typeof scripts.createTask.run>[2] = [
+        id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '',
+        json(opts.headers), json(opts.mirrors), opts.maxBytesPerSecond ?? '',
+      ]
       const existing = await run(scripts.createTask, id, args)
       return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] } : { created: true as const }
     },
@@ -151,6 +162,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
         bytes: spec.map((_, i) => Number(files[`${i}.bytes`] ?? 0)),
         sizes: spec.map((_, i) => (files[`${i}.size`] ? Number(files[`${i}.size`]) : null)),
         counts: { done: Number(meta.done), failed: Number(meta.failed) },
+        sources: sourcesOf(meta),
       }
     },
 
@@ -166,7 +178,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
           index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, size: o.size,
           attempts: o.attempts, retry_at: null, http_status: o.httpStatus, error: o.error,
         }
-        args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event))
+        args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event), o.source ?? '')
       }
       const recorded = await run(fileScripts.finishFiles, id, args)
       return recorded.map((r) => r === 1)
@@ -298,7 +310,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
 const ARCHIVE_VIEW_SLICE = 500
 
 /** What GET /tasks/:id?files=none reads of the task's hash. */
-const SUMMARY_FIELDS = ['task_id', 'priority', 'created_at', 'started_at', 'finished_at', 'callback_url', ...TOTALS_FIELDS]
+const SUMMARY_FIELDS = ['task_id', 'priority', 'created_at', 'started_at', 'finished_at', 'callback_url', 'max_bps', ...TOTALS_FIELDS]
 
 export interface ArchiveView {
   state: TaskState

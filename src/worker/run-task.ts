@@ -6,15 +6,17 @@ import { defaultMaxListeners, setMaxListeners } from 'node:events'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { downloadFile, type Downloader } from '../download/download-file.js'
+import { throttleOf, TokenBucket, type Throttle } from '../download/token-bucket.js'
 import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
+import { fileSources } from '../tasks/sources.js'
 import { isFinalFileState } from '../vocabulary.js'
 import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { FileEndRecorder } from './file-ends.js'
 import { TaskProgress } from './progress.js'
 import { forEachLimited } from './for-each-limited.js'
-import { hostOf, type Scheduler, type TaskLane } from './scheduler.js'
+import type { Scheduler, TaskLane } from './scheduler.js'
 
 /** Abort reasons: only a cancel ends the task; any other abort leaves it for a resume. */
 export const CANCELLED = 'cancelled'
@@ -83,7 +85,10 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
   const lane = deps.scheduler.join(deps.maxConnectionsPerTask)
   try {
     const ends = new FileEndRecorder(store, taskId)
-    const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, lane }
+    // The task's cap is one bucket for all its connections, inside the process's.
+    const cap = task.sources.maxBytesPerSecond
+    const throttle = throttleOf([cap ? new TokenBucket(cap) : null, deps.downloader.throttle])
+    const run: TaskRun = { deps, task, dir, tmpDir, progress, ends, signal, log, lane, throttle }
     await forEachLimited(pending, inHand, signal, (index) => runFile(run, index))
   } finally {
     lane.close()
@@ -112,23 +117,27 @@ interface TaskRun {
   signal: AbortSignal
   log: Logger
   lane: TaskLane
+  throttle: Throttle | undefined
 }
 
 /** One file of the task. */
 async function runFile(run: TaskRun, index: number): Promise<void> {
   const { deps, task, dir, tmpDir, progress, signal, log, lane } = run
   const file = task.spec[index]!
-  const host = hostOf(file.url)
+  const { headers, mirrors } = fileSources(task.sources, index)
   const started = performance.now()
   const outcome = await downloadFile(deps.downloader, {
     url: file.url,
+    mirrors,
+    headers,
+    throttle: run.throttle,
     dest: join(dir, file.saved_as),
     tmp: join(tmpDir, String(index)),
     sha256: file.sha256,
     signal,
     progress: progress.track(index),
     mayHavePartial: task.states[index] === 'downloading' || task.states[index] === 'retrying',
-    acquireConnection: () => lane.acquire(host, signal),
+    acquireConnection: (host) => lane.acquire(host, signal),
     extra: lane,
   })
   // An aborted file is settled by the task's end (cancel) or its resume.

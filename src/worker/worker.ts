@@ -4,6 +4,7 @@ import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
 import { DiskCalls } from '../download/disk-calls.js'
+import { TokenBucket } from '../download/token-bucket.js'
 import { addressPolicyFor } from '../net/address-policy.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
@@ -57,6 +58,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
         minSpeedWindowMs: config.DOWNLOAD_MIN_SPEED_WINDOW_MS,
         segmentMinBytes: config.SEGMENT_MIN_BYTES,
       },
+      throttle: config.MAX_BYTES_PER_SECOND > 0 ? new TokenBucket(config.MAX_BYTES_PER_SECOND) : undefined,
     },
     // One per process: every task it runs shares its connections.
     scheduler: new Scheduler({

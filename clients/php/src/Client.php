@@ -43,8 +43,11 @@ final class Client
      * resubmit of the same task is harmless (the existing task); the same id
      * with other files is an ApiException (409 task_conflict).
      *
-     * @param list<array{fn: string, url: string, sha256?: string}> $files
-     * @param array{priority?: 'high'|'normal'|'low', callback_url?: string} $options
+     * Request headers (task's or a file's) go as a non-empty array of
+     * name => value: an empty PHP array would be sent as a JSON list.
+     *
+     * @param list<array{fn: string, url: string, sha256?: string, headers?: array<string, string>, mirrors?: list<string>}> $files
+     * @param array{priority?: 'high'|'normal'|'low', callback_url?: string, headers?: array<string, string>, max_bytes_per_second?: int} $options
      * @return array{task_id: string, state: string, files: int, status_url: string, events_url: string, archive_url: string}
      */
     public function submit(?string $taskId, array $files, array $options = []): array
