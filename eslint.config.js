@@ -17,7 +17,7 @@ export default tseslint.config(
     languageOptions: { globals: globals.browser },
   },
   {
-    files: ['test/**', 'bench/**', 'scripts/**'],
+    files: ['test/**', 'testkit/**', 'bench/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
 )

@@ -2,7 +2,7 @@
 // colleagues' exports of 40 slow files each hold every connection of the
 // worker. What counts is the small task's time, from its submit to its "end".
 // No peer runs tasks side by side, so there is no ratio, only the target (1 s).
-import { readReplies } from '../test/helpers/service.js'
+import { readReplies } from '../testkit/service.js'
 import type { OriginProcess } from './origin.js'
 
 const MiB = 1024 * 1024

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { freePort } from '../test/helpers/protocol.js'
+import { freePort } from '../testkit/free-port.js'
 
 export interface Nginx {
   base: string

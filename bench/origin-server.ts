@@ -1,5 +1,5 @@
 // Entry of the origin's process (see origin.ts): prints its address, stops when stdin closes.
-import { startOrigin } from '../test/helpers/origin.js'
+import { startOrigin } from '../testkit/origin.js'
 
 const origin = await startOrigin()
 process.stdout.write(`${origin.base}\n`)

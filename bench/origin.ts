@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { originUrl } from '../test/helpers/origin.js'
+import { originUrl } from '../testkit/origin.js'
 
 export interface OriginProcess {
   base: string

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { WorkerRuntime } from './worker-runtime.js'
+import type { WorkerRuntime } from '../scripts/worker-runtime.js'
 
 export interface Measured {
   wallS: number

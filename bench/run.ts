@@ -16,13 +16,13 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startNginx, type Nginx } from './nginx.js'
 import { chooseVenue } from './venue.js'
-import { workerRuntime } from './worker-runtime.js'
+import { workerRuntime } from '../scripts/worker-runtime.js'
 import { cpuSeconds, peakRssMiB, resetPeakRss, runAria2, runCurl, runUndiciFloor, type Job, type Measured } from './peers.js'
-import { fileBytes, sha256Hex } from '../test/helpers/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/origin.js'
 import { startOriginProcess, type OriginProcess } from './origin.js'
 import { fairWorkload } from './fair.js'
 import { Redis } from 'ioredis'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, type ChildService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 const PARALLEL = 20

@@ -10,9 +10,9 @@
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startOriginProcess } from './origin.js'
-import { workerRuntime } from './worker-runtime.js'
-import { startReplicated } from '../test/helpers/redis-servers.js'
-import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from '../test/helpers/service.js'
+import { workerRuntime } from '../scripts/worker-runtime.js'
+import { startReplicated } from '../testkit/redis-servers.js'
+import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from '../testkit/service.js'
 
 const FILES = 2000
 const TASKS = 8

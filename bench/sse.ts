@@ -9,8 +9,8 @@ import { request, type IncomingMessage } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
-import { startOrigin } from '../test/helpers/origin.js'
-import { cleanEnv, REDIS_URL, spawnService, testEnv } from '../test/helpers/service.js'
+import { startOrigin } from '../testkit/origin.js'
+import { cleanEnv, REDIS_URL, spawnService, testEnv } from '../testkit/service.js'
 
 const { values } = parseArgs({ options: { subscribers: { type: 'string', default: '1000' }, files: { type: 'string', default: '200' } } })
 const SUBSCRIBERS = Number(values.subscribers)

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream'
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { TokenSigner } from '../src/events/token.js'
+import type { TokenSigner } from '../src/http/token.js'
 import { taskAccessHook } from '../src/http/auth.js'
 import type { Archive } from '../src/api/archive.js'
 import { ArchiveFileError } from '../src/api/archive-files.js'

@@ -1,9 +1,10 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { NotFoundError } from '../src/errors.js'
-import type { EventHub, Subscription, TaskEvent } from '../src/events/hub.js'
+import type { EventHub } from '../src/events/hub.js'
 import { TaskEventData } from '../src/events/schemas.js'
-import { frames, HEARTBEAT, MAX_BUFFERED_BYTES, parseLastEventId, SSE_HEADERS, SSE_RETRY_MS } from '../src/events/sse.js'
-import type { TokenSigner } from '../src/events/token.js'
+import { streamTaskEvents } from '../src/events/sse.js'
+import { parseLastEventId } from '../src/events/stream.js'
+import type { TokenSigner } from '../src/http/token.js'
 import { taskAccessHook } from '../src/http/auth.js'
 import { ErrorBody, TaskId } from '../src/tasks/schemas.js'
 import type { TaskService } from '../src/api/task-service.js'
@@ -52,37 +53,7 @@ const eventRoutes: FastifyPluginAsyncTypebox<EventRoutesOptions> = async (app, {
       if (!exists) throw new NotFoundError(`no task ${taskId}`)
       if (ended && lastEventId && !(await tasks.hasEventsAfter(taskId, lastEventId))) return reply.code(204).send(null)
 
-      reply.hijack()
-      const res = reply.raw
-      res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS })
-      res.write(`retry: ${SSE_RETRY_MS}\n\n`)
-      let subscription: Subscription | null = null
-      let done = false
-      const finish = () => {
-        if (done) return
-        done = true
-        subscription?.unsubscribe()
-        res.end()
-      }
-      res.on('close', finish)
-      // A hijacked response is ours: a write to a socket that broke must end this stream, not the process.
-      res.on('error', finish)
-      const onEvents = (events: TaskEvent[]) => {
-        if (done) return
-        res.write(frames(events))
-        if (events.at(-1)!.event === 'end') finish()
-        else if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy()
-      }
-      const heartbeat = () => {
-        if (!done) res.write(HEARTBEAT)
-      }
-      try {
-        subscription = await hub.subscribe(tasks.eventsKey(taskId), lastEventId ?? '0-0', onEvents, heartbeat)
-        if (done) subscription.unsubscribe()
-      } catch (err) {
-        req.log.warn({ err: { message: (err as Error).message } }, 'event stream failed')
-        finish()
-      }
+      await streamTaskEvents(reply, hub, taskId, lastEventId)
     },
   )
 }

@@ -1,20 +1,13 @@
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync } from 'fastify'
+import { webRoot } from '../src/http/static-assets.js'
 import { fileErrorTable } from '../src/tasks/file-errors.js'
-
-// web/ sits at the project root: one level up from src/, two from dist/src/.
-const WEB_ROOT = [new URL('../web/', import.meta.url), new URL('../../web/', import.meta.url)]
-  .map((u) => fileURLToPath(u))
-  .find((dir) => existsSync(dir))
 
 /** The operators' page at /, its assets under /ui/. No key is needed to load it; the API calls it makes need one. */
 const uiRoutes: FastifyPluginAsync = async (app) => {
-  if (!WEB_ROOT) throw new Error('web/ is missing beside the program')
   // Revalidated on every load (ETag, 304): the page's modules import one another, and a set half
   // from before an upgrade, half from after, would break it for as long as they stay cached.
-  await app.register(fastifyStatic, { root: WEB_ROOT, prefix: '/ui/', index: false, cacheControl: true, maxAge: 0 })
+  await app.register(fastifyStatic, { root: webRoot(), prefix: '/ui/', index: false, cacheControl: true, maxAge: 0 })
   app.get('/', { schema: { hide: true } }, (_req, reply) => reply.sendFile('index.html', { maxAge: 0 }))
   // The page words errors from the service's own table (src/tasks/file-errors.ts): one source, no copy.
   const table = JSON.stringify(fileErrorTable())

@@ -4,11 +4,11 @@
 import { mkdir } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
 import { launchChromium } from '../test/helpers/browser.js'
-import { startHarness, waitFor } from '../test/helpers/service.js'
+import { startService, waitFor } from '../testkit/service.js'
 
 const OUT = new URL('../docs/screenshots/', import.meta.url)
 
-const harness = await startHarness('screenshots', { RETRY_BASE_DELAY_MS: '8000', RETRY_MAX_DELAY_MS: '8000', MAX_CONNECTIONS_PER_TASK: '4' })
+const harness = await startService('screenshots', { RETRY_BASE_DELAY_MS: '8000', RETRY_MAX_DELAY_MS: '8000', MAX_CONNECTIONS_PER_TASK: '4' }, { listen: true })
 const { origin, base } = harness
 const browser = await launchChromium()
 

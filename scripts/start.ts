@@ -3,7 +3,7 @@
 // place that defines them (the bench reads them from there too). A variable
 // set in the shell wins over the file's.
 import { spawn } from 'node:child_process'
-import { workerRuntime } from '../bench/worker-runtime.js'
+import { workerRuntime } from './worker-runtime.js'
 
 const { nodeArgs, env } = workerRuntime()
 const child = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js', ...process.argv.slice(2)], {

@@ -14,7 +14,7 @@ import uiRoutes from '../routes/ui.js'
 import type { Backend } from './backend.js'
 import type { Config } from './config.js'
 import { EventHub } from './events/hub.js'
-import { tokenSignerFor } from './events/token.js'
+import { tokenSignerFor } from './http/token.js'
 import { RateLimitedError } from './errors.js'
 import { errorHandler } from './http/error-handler.js'
 import { createLogger, type Logger } from './logger.js'
@@ -50,7 +50,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
   const tokens = tokenSignerFor(config)
   const tasks = taskServiceFor(config, backend, tokens)
   // Event streams are read by one blocking connection of their own.
-  const hub = new EventHub(redis, backend.connect('events'), logger, config.SSE_HEARTBEAT_MS)
+  const hub = new EventHub(redis, backend.connect('events'), logger, config.SSE_HEARTBEAT_MS, (id) => backend.store.keys(id).events)
   app.addHook('onReady', async () => {
     await settled(redis)
     await warnIfEvicting(redis, logger)

@@ -57,7 +57,6 @@ export const ConfigSchema = Type.Object({
   WEBHOOK_RETRY_MAX_DELAY_MS: Type.Integer({ default: 3_600_000, minimum: 1, maximum: 86_400_000, description: 'cap of one webhook retry delay' }),
   WEBHOOK_POLL_MS: Int(1000, 10, 'how often a worker looks for webhook deliveries that are due'),
   LEGACY_TASK_QUEUE: Type.String({ default: '', description: 'Redis list of the seed protocol to take tasks from; empty: off' }),
-  LEGACY_INTAKE_TEST_DELAY_MS: Int(0, 0, 'fault tests only: pause between taking a legacy message and handling it'),
   LEGACY_REPLY_PREFIX: Type.String({ default: 'batch_download_resp', minLength: 1, description: 'reply lists are <prefix>_<task_id>' }),
   REPLY_TTL_SECONDS: Int(86_400, 1, 'the reply list expires this long after its last message'),
   TASK_RETENTION_SECONDS: Int(86_400, 0, 'a finished task\'s files and state are removed this long after its end; 0: kept'),

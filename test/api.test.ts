@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { cleanEnv, REDIS_URL, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, REDIS_URL, startInProcess, testEnv, withService, type InProcessService } from '../testkit/service.js'
 
 // The API alone (no worker), against the real Redis.
 describe('HTTP API', () => {
@@ -12,15 +12,13 @@ describe('HTTP API', () => {
   const reply = (id: string) => `${env.LEGACY_REPLY_PREFIX}_${id}`
   const post = (payload: unknown) => svc.app.inject({ method: 'POST', url: '/tasks', payload: payload as object })
 
+  const service = withService('api', { MAX_FILES_PER_TASK: '3', MAX_BODY_BYTES: '4096' }, { inProcess: 'api' })
   before(async () => {
-    env = await testEnv('api', { MAX_FILES_PER_TASK: '3', MAX_BODY_BYTES: '4096' })
-    svc = await startInProcess(env, false)
+    ;({ env, svc } = service)
     redis = new Redis(REDIS_URL)
   })
   after(async () => {
-    await svc.close()
     redis.disconnect()
-    await cleanEnv(env)
   })
 
   it('accepts the legacy body verbatim: 202, Location, start on the reply list', async () => {
@@ -192,16 +190,9 @@ describe('HTTP API', () => {
 })
 
 describe('API keys', () => {
-  let env: Record<string, string>
   let svc: InProcessService
-  before(async () => {
-    env = await testEnv('auth', { API_KEYS: 'old-key,new-key' })
-    svc = await startInProcess(env, false)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
-  })
+  const service = withService('auth', { API_KEYS: 'old-key,new-key' }, { inProcess: 'api' })
+  before(() => ({ svc } = service))
 
   it('refuses requests without a valid key and accepts every configured key', async () => {
     const payload = { task_info: [{ fn: 'a', url: 'http://e.com/a' }] }
@@ -234,16 +225,9 @@ describe('API keys', () => {
 })
 
 describe('submit rate limit', () => {
-  let env: Record<string, string>
   let svc: InProcessService
-  before(async () => {
-    env = await testEnv('ratelimit', { API_KEYS: 'key-a,key-b', SUBMIT_RATE_LIMIT_PER_MINUTE: '2' })
-    svc = await startInProcess(env, false)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
-  })
+  const service = withService('ratelimit', { API_KEYS: 'key-a,key-b', SUBMIT_RATE_LIMIT_PER_MINUTE: '2' }, { inProcess: 'api' })
+  before(() => ({ svc } = service))
 
   it('answers 429 past the limit, counting each key apart', async () => {
     const post = (key: string) =>

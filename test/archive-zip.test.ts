@@ -10,13 +10,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { download, eventLoopLagMaxMs, probeLiveWhile, pythonZip, recordFinishedTask, type FixtureFile } from './helpers/archive.js'
-import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+import { cleanEnv, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
 /** One child service (ROLE=api) for the file (a start costs seconds on a busy machine), and a scratch folder for the zips it sends. */
 function childService(name: string) {
   const ctx = {} as { env: Record<string, string>; service: ChildService; base: string; work: string }
+  // Every suite of this file is left out of test:fast: so is their service.
+  if (notInFastRun) return ctx
   before(async () => {
     ctx.env = await testEnv(name, { PORT: '0' })
     ctx.service = await spawnService({ ...ctx.env, ROLE: 'api' })
@@ -42,7 +44,7 @@ async function assertZipHolds(path: string, files: FixtureFile[]) {
 
 const ctx = childService('archive-zip')
 
-describe('archive of many files', () => {
+describe('archive of many files', { skip: notInFastRun }, () => {
   it('2,000 files over a keep-alive connection: Content-Length is the bytes sent, and the body ends', async () => {
     // Long names make the central directory larger than 64 KiB, where yazl's prediction went wrong.
     const files = Array.from({ length: 2000 }, (_, i) => ({
@@ -92,7 +94,7 @@ describe('archive of many files', () => {
   })
 })
 
-describe('archive of files that changed on disk', () => {
+describe('archive of files that changed on disk', { skip: notInFastRun }, () => {
   const threeFiles = () => [
     { saved_as: 'a.bin', content: randomBytes(300_000) },
     { saved_as: 'b.bin', content: randomBytes(300_000) },

@@ -9,8 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startHarness, startInProcess, testEnv, waitFor, type Harness, type InProcessService } from './helpers/service.js'
+import { fileBytes, type Origin } from '../testkit/origin.js'
+import { readReplies, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 const run = promisify(execFile)
 
@@ -20,14 +20,13 @@ describe('archive', () => {
   let base: string
   let work: string
 
-  let harness: Harness
+  const service = withService('archive', { API_KEYS: 'zip-key' }, { listen: true })
 
   before(async () => {
-    ;({ env, origin, base } = harness = await startHarness('archive', { API_KEYS: 'zip-key' }))
+    ;({ env, origin, base } = service)
     work = await mkdtemp(join(tmpdir(), 'batchdl-zip-'))
   })
   after(async () => {
-    await harness.close()
     await rm(work, { recursive: true, force: true })
   })
 
@@ -138,19 +137,11 @@ describe('archive', () => {
 })
 
 describe('retention', () => {
+  const service = withService('retention', { TASK_RETENTION_SECONDS: '1' })
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('retention', { TASK_RETENTION_SECONDS: '1' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  before(() => ({ env, svc, origin } = service))
 
   it('removes finished tasks after the retention time and never a running one', async () => {
     const post = (task_id: string, url: string) => svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id, task_info: [{ fn: 'f.bin', url }] } })

@@ -4,24 +4,23 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 
-describe('browser EventSource', { skip: noChromium }, () => {
+describe('browser EventSource', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
   let browser: Browser
   let base: string
 
-  let harness: Harness
+  const service = withService('browser', { API_KEYS: 'browser-test-key' }, { listen: true })
 
   before(async () => {
-    ;({ origin, base } = harness = await startHarness('browser', { API_KEYS: 'browser-test-key' }))
+    ;({ origin, base } = service)
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   it('sees every file event and end with the token alone', async () => {

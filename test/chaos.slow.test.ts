@@ -10,8 +10,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, REDIS_URL, spawnService, testEnv, waitFor } from './helpers/service.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, REDIS_URL, spawnService, testEnv, waitFor } from '../testkit/service.js'
 
 const TASKS = 50
 const FILES = 20

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { parseFileList } from '../src/cli/file-list.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -17,20 +17,19 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
   })
 }
 
-describe('CLI', () => {
+describe('CLI', { skip: notInFastRun }, () => {
   let origin: Origin
   let base: string
   let work: string
 
-  let harness: Harness
+  // Retry waits of up to 1.5 s: long enough for a watch to show one.
+  const service = withService('cli', { API_KEYS: 'cli-key', RETRY_MAX_DELAY_MS: '1500' }, { listen: true })
 
   before(async () => {
-    // Retry waits of up to 1.5 s: long enough for a watch to show one.
-    ;({ origin, base } = harness = await startHarness('cli', { API_KEYS: 'cli-key', RETRY_MAX_DELAY_MS: '1500' }))
+    ;({ origin, base } = service)
     work = await mkdtemp(join(tmpdir(), 'batchdl-cli-'))
   })
   after(async () => {
-    await harness.close()
     await rm(work, { recursive: true, force: true })
   })
 

@@ -11,10 +11,10 @@ import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Cluster } from 'ioredis'
 import { taskKeys } from '../src/tasks/keys.js'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { startCluster, type RedisCluster } from './helpers/redis-servers.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { startCluster, type RedisCluster } from '../testkit/redis-servers.js'
 import { follow } from './helpers/sse.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
 
 const run = promisify(execFile)
 

@@ -2,31 +2,18 @@
 // completes, files already finished are not fetched again, every file is
 // byte-identical, and each reply message arrives exactly once.
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { describe, it } from 'node:test'
+import { fileBytes } from '../testkit/origin.js'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
-describe('worker crash', () => {
-  let env: Record<string, string>
-  let origin: Origin
-  let api: ChildService
-  const children: ChildService[] = []
-
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3', PORT: '0' })
-    api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await origin.close()
-    await cleanEnv(env)
-  })
+describe('worker crash', { skip: notInFastRun }, () => {
+  const service = withService('crash', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3' }, { inProcess: false })
 
   it('resumes a task after two SIGKILLs and reports each message exactly once', async () => {
+    const { env, origin } = service
+    const api = await service.spawn('api')
     const size = 240_000
     const files = Array.from({ length: 12 }, (_, i) => ({ fn: `img${i}.jpg`, url: origin.url(`crash-${i}`, { size, rate: 200_000 }) }))
     const status = async () => (await fetch(`${api.address}/tasks/crashy`)).json() as Promise<{
@@ -42,22 +29,30 @@ describe('worker crash', () => {
     })
     assert.equal(res.status, 202)
     const replies = readReplies(`${env.LEGACY_REPLY_PREFIX}_crashy`, 60_000)
+    const partial = join(env.DOWNLOAD_DIR!, '.partial', 'crashy')
+    const resumable = async () => {
+      for (const name of await readdir(partial).catch(() => [])) {
+        if (!name.endsWith('.json')) continue
+        const body = await stat(join(partial, name.slice(0, -'.json'.length))).catch(() => null)
+        if (body && body.size > 0) return true
+      }
+      return undefined
+    }
 
     let doneBeforeCrashes = 0
     for (const atLeast of [2, 5]) {
-      const worker = await spawnService({ ...env, ROLE: 'worker' })
-      children.push(worker)
+      const worker = await service.spawn('worker')
       doneBeforeCrashes = await waitFor(async () => {
         const s = await status()
         return s.totals.done >= atLeast ? s.totals.done : undefined
       }, 30_000, `${atLeast} files done`)
-      // Mid-way through the next files' bodies, some of which reached the disk.
-      await new Promise((r) => setTimeout(r, 700))
+      // Mid-way through the next files' bodies, once one of them is on disk with its resume record.
+      await waitFor(resumable, 10_000, 'a body part-way in, resumable')
       await worker.stop('SIGKILL')
       assert.notEqual((await status()).state, 'completed', 'killed mid-task')
     }
 
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    await service.spawn('worker')
     const messages = await replies
     assert.equal(messages[0], 'start')
     assert.equal(messages.at(-1), 'end')

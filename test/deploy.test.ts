@@ -4,10 +4,12 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, it } from 'node:test'
 import { ConfigSchema, loadConfig } from '../src/config.js'
-import { readCompose, RUNTIME_VARIABLES, workerRuntime } from '../bench/worker-runtime.js'
+import { webRootFor } from '../src/http/static-assets.js'
+import { readCompose, RUNTIME_VARIABLES, workerRuntime } from '../scripts/worker-runtime.js'
 
 const compose = readCompose()
 const ours = Object.entries(compose.services).filter(([, s]) => s.build === '.')
@@ -63,5 +65,17 @@ describe('docker-compose.yml', () => {
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }
     assert.match(pkg.scripts.start!, /scripts\/start\.ts$/)
     assert.match(await readFile('scripts/start.ts', 'utf8'), /workerRuntime\(\)/)
+  })
+})
+
+describe('Dockerfile', () => {
+  it('copies web/ to where the built program looks for it', async () => {
+    const dockerfile = await readFile('Dockerfile', 'utf8')
+    const run = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
+    assert.match(run, /^WORKDIR \/app$/m)
+    assert.match(run, /^COPY --from=build \/app\/dist \.\/dist$/m)
+    assert.match(run, /^COPY web \.\/web$/m)
+    assert.equal(webRootFor('file:///app/dist/src/http/static-assets.js'), '/app/web/')
+    assert.equal(webRootFor(new URL('../src/http/static-assets.ts', import.meta.url).href), fileURLToPath(new URL('../web/', import.meta.url)))
   })
 })

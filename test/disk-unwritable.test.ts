@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { captureLogs } from './helpers/logs.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from '../testkit/service.js'
 
 describe('an unwritable DOWNLOAD_DIR', () => {
   let base: string

@@ -1,11 +1,11 @@
 // GET /tasks/:id/events with a real SSE client against a real server.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { createTokenSigner, tokenKey } from '../src/events/token.js'
+import { createTokenSigner, tokenKey } from '../src/http/token.js'
 import { taskKeys } from '../src/tasks/keys.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+import { type Origin } from '../testkit/origin.js'
+import { readReplies, REDIS_URL, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 import { follow, type Received } from './helpers/sse.js'
 
 /** The stream as Redis holds it: the truth a subscriber must match. */
@@ -22,16 +22,11 @@ async function history(env: Record<string, string>, taskId: string): Promise<{ i
 const idsAndTypes = (events: Received[]) => events.map(({ id, type }) => ({ id, type }))
 
 describe('event stream', () => {
-  let harness: Harness
+  const service = withService('events', { MAX_CONNECTIONS_PER_TASK: '4', SSE_HEARTBEAT_MS: '200', CORS_ORIGINS: 'https://app.example.com' }, { listen: true })
   let env: Record<string, string>
   let origin: Origin
   let base: string
-
-  before(async () => {
-    harness = await startHarness('events', { MAX_CONNECTIONS_PER_TASK: '4', SSE_HEARTBEAT_MS: '200', CORS_ORIGINS: 'https://app.example.com' })
-    ;({ env, origin, base } = harness)
-  })
-  after(() => harness.close())
+  before(() => ({ env, origin, base } = service))
 
   async function submit(taskId: string, files: number, params: Record<string, number>) {
     const task_info = Array.from({ length: files }, (_, i) => ({ fn: `f${i}.bin`, url: origin.url(`${taskId}-${i}`, params) }))
@@ -100,12 +95,18 @@ describe('event stream', () => {
 
   it('sends heartbeats while nothing happens', async () => {
     const { events_url } = await submit('beat', 1, { size: 2000, delay: 1500 })
-    const res = await fetch(base + events_url)
+    // The deadline aborts a read that waits for ever; a stream that ends fails at once.
+    const res = await fetch(base + events_url, { signal: AbortSignal.timeout(5000) })
     const reader = res.body!.getReader()
+    const decoder = new TextDecoder()
     let text = ''
-    while (!text.includes(': heartbeat')) text += new TextDecoder().decode((await reader.read()).value)
+    while (!text.includes(': heartbeat')) {
+      const { value, done } = await reader.read()
+      assert.ok(!done, `the stream ended before any heartbeat: ${JSON.stringify(text)}`)
+      text += decoder.decode(value, { stream: true })
+    }
     await reader.cancel()
-    assert.ok(text.includes(': heartbeat'))
+    assert.match(text, /^: heartbeat$/m)
   })
 
   it('answers 404 for an unknown task and allows only the configured CORS origin', async () => {
@@ -120,18 +121,10 @@ describe('event stream', () => {
 })
 
 describe('event stream tokens', () => {
-  let env: Record<string, string>
-  let svc: InProcessService
   const keys = ['k-one', 'k-two']
-
-  before(async () => {
-    env = await testEnv('tokens', { API_KEYS: keys.join(','), TOKEN_TTL_SECONDS: '600' })
-    svc = await startInProcess(env, false)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
-  })
+  const service = withService('tokens', { API_KEYS: keys.join(','), TOKEN_TTL_SECONDS: '600' }, { inProcess: 'api' })
+  let svc: InProcessService
+  before(() => ({ svc } = service))
 
   it('accepts the signed token of events_url and refuses expired, tampered and other-task tokens', async () => {
     const auth = { authorization: 'Bearer k-one' }
@@ -166,28 +159,15 @@ describe('event stream tokens', () => {
   })
 })
 
-describe('event stream across processes', () => {
-  let env: Record<string, string>
-  let origin: Origin
-  const children: ChildService[] = []
-
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('xproc', { PORT: '0' })
-  })
-  after(async () => {
-    for (const c of children) await c.stop()
-    await origin.close()
-    await cleanEnv(env)
-  })
+describe('event stream across processes', { skip: notInFastRun }, () => {
+  const service = withService('xproc', {}, { inProcess: false })
 
   it('serves every event on an API process other than the one that took the task', async () => {
-    const [apiA, apiB, worker] = await Promise.all([
-      spawnService({ ...env, ROLE: 'api' }),
-      spawnService({ ...env, ROLE: 'api' }),
-      spawnService({ ...env, ROLE: 'worker' }),
-    ])
-    children.push(apiA, apiB, worker)
+    const { env, origin } = service
+    // One after the other: three starting at once on a loaded machine may each take longer than a start may.
+    const apiA = await service.spawn('api')
+    const apiB = await service.spawn('api')
+    await service.spawn('worker')
     const task_info = Array.from({ length: 6 }, (_, i) => ({ fn: `x${i}`, url: origin.url(`xproc-${i}`, { size: 50_000, rate: 250_000 }) }))
     const res = await fetch(`${apiA.address}/tasks`, {
       method: 'POST',

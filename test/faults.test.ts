@@ -9,27 +9,19 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
-import { assertProtocol, freePort } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, type ChildService, type InProcessService } from './helpers/service.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { freePort } from '../testkit/free-port.js'
+import { assertProtocol } from './helpers/protocol.js'
+import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, withService, type ChildService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const fns = (n: number, prefix = 'f') => Array.from({ length: n }, (_, i) => `${prefix}${i}.bin`)
 
 describe('misbehaving origins', () => {
+  const service = withService('origins', { DOWNLOAD_MIN_SPEED_BYTES: '5000', DOWNLOAD_MIN_SPEED_WINDOW_MS: '400', RETRY_MAX_ATTEMPTS: '3' })
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
-
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('origins', { DOWNLOAD_MIN_SPEED_BYTES: '5000', DOWNLOAD_MIN_SPEED_WINDOW_MS: '400', RETRY_MAX_ATTEMPTS: '3' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  before(() => ({ env, svc, origin } = service))
 
   async function run(taskId: string, files: { fn: string; url: string; sha256?: string }[]) {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })
@@ -136,7 +128,7 @@ describe('disk full', () => {
   })
 })
 
-describe('Redis restarts and outages', () => {
+describe('Redis restarts and outages', { skip: notInFastRun }, () => {
   let dataDir: string
   let port: number
   let redisServer: EmbeddedRedis | null = null
@@ -201,26 +193,14 @@ describe('Redis restarts and outages', () => {
   })
 })
 
-describe('SIGTERM', () => {
-  let env: Record<string, string>
-  let origin: Origin
-  const children: ChildService[] = []
-
-  before(async () => {
-    origin = await startOrigin()
-    // A lock of 60 s: the task can only finish in time if the stopping worker hands it back.
-    env = await testEnv('sigterm', { PORT: '0', JOB_LOCK_MS: '60000', SHUTDOWN_GRACE_MS: '300', MAX_CONNECTIONS_PER_TASK: '4' })
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await origin.close()
-    await cleanEnv(env)
-  })
+describe('SIGTERM', { skip: notInFastRun }, () => {
+  // A lock of 60 s: the task can only finish in time if the stopping worker hands it back.
+  const service = withService('sigterm', { JOB_LOCK_MS: '60000', SHUTDOWN_GRACE_MS: '300', MAX_CONNECTIONS_PER_TASK: '4' }, { inProcess: false })
 
   it('hands running tasks back within the grace period; another worker resumes them', async () => {
-    const api = await spawnService({ ...env, ROLE: 'api' })
-    const first = await spawnService({ ...env, ROLE: 'worker' })
-    children.push(api, first)
+    const { env, origin } = service
+    const api = await service.spawn('api')
+    const first = await service.spawn('worker')
     const size = 400_000
     const task_info = fns(6).map((fn, i) => ({ fn, url: origin.url(`term-${i}`, { size, rate: 400_000 }) }))
     await fetch(`${api.address}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_id: 'term', task_info }) })
@@ -234,7 +214,7 @@ describe('SIGTERM', () => {
     assert.equal(await first.stop('SIGTERM'), 0, 'exits cleanly')
     assert.ok(Date.now() - asked < 5000, `stopped in ${Date.now() - asked} ms`)
     const started = Date.now()
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    await service.spawn('worker')
     assertProtocol(await replies, task_info.map((f) => f.fn))
     assert.ok(Date.now() - started < 20_000, 'resumed at once, not after the 60 s lock')
     for (const [i, f] of task_info.entries()) {

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { loadConfig } from '../src/config.js'
 import { createTaskStore, type FileEnd, type FileOutcome, type FileSpec, type TaskStore } from '../src/tasks/store.js'
 import { FileEndRecorder, MAX_ENDS_PER_STEP } from '../src/worker/file-ends.js'
-import { cleanEnv, REDIS_URL, testEnv } from './helpers/service.js'
+import { cleanEnv, REDIS_URL, testEnv } from '../testkit/service.js'
 
 const done: FileOutcome = { state: 'done', bytes: 10, size: 10, httpStatus: 200, error: null, attempts: 1 }
 

@@ -59,17 +59,21 @@ describe('FileSink', () => {
 
   it('writes a slow body to disk before its end, for a successor to resume', async () => {
     const path = join(dir, 'slow')
-    const sink = await FileSink.open(disk, path, false)
+    let now = 1_000_000
+    const sink = await FileSink.open(disk, path, false, () => now)
     await sink.push(Buffer.from('first'))
-    await sleep(600)
-    // The first push after 500 ms starts a write of everything so far.
+    now += 499
     await sink.push(Buffer.from('-second'))
+    assert.equal(await readFile(path, 'utf8'), '', 'nothing written before 500 ms')
+    now += 1
+    // The first push after 500 ms starts a write of everything so far.
+    await sink.push(Buffer.from('-third'))
     let onDisk = ''
-    for (let i = 0; i < 100 && onDisk === ''; i++) {
+    for (const deadline = Date.now() + 1000; onDisk === '' && Date.now() < deadline; ) {
       await sleep(10)
       onDisk = await readFile(path, 'utf8')
     }
-    assert.equal(onDisk, 'first-second')
+    assert.equal(onDisk, 'first-second-third')
     await sink.close()
   })
 

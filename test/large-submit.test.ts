@@ -1,22 +1,17 @@
 // A task of 10,000 files is taken without stalling the process: naming is
 // linear, so the submit does not hold the event loop.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { before, describe, it } from 'node:test'
+import { withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
-describe('a submit of 10,000 files', () => {
-  let env: Record<string, string>
+describe('a submit of 10,000 files', { skip: notInFastRun }, () => {
   let svc: InProcessService
   let base: string
 
+  const service = withService('bigsubmit', {}, { inProcess: 'api' })
   before(async () => {
-    env = await testEnv('bigsubmit')
-    svc = await startInProcess(env, false)
+    ;({ svc } = service)
     base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
   })
 
   it('answers 202 for 10,000 equal long names while /health/live stays live', async () => {

@@ -1,10 +1,10 @@
 // Secrets never reach the logs: API keys, URL query strings (object-store
 // signatures), credentials in URLs.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { captureLogs } from './helpers/logs.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { type Origin } from '../testkit/origin.js'
+import { readReplies, withService, type InProcessService } from '../testkit/service.js'
 
 describe('logs', () => {
   let env: Record<string, string>
@@ -12,17 +12,11 @@ describe('logs', () => {
   let origin: Origin
   let lines: string[] = []
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('logs', { API_KEYS: 'sekret-key-1234', LOG_LEVEL: 'trace', RETRY_MAX_ATTEMPTS: '2' })
-    const captured = captureLogs('trace')
+  const captured = captureLogs('trace')
+  const service = withService('logs', { API_KEYS: 'sekret-key-1234', LOG_LEVEL: 'trace', RETRY_MAX_ATTEMPTS: '2' }, { log: captured.log })
+  before(() => {
+    ;({ env, svc, origin } = service)
     lines = captured.lines
-    svc = await startInProcess(env, true, captured.log)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
   })
 
   it('never shows keys, signatures or credentials', async () => {

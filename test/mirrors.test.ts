@@ -6,9 +6,9 @@ import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 interface FileView {
   state: string

@@ -5,19 +5,17 @@ import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import { startHarness, waitFor, type Harness } from './helpers/service.js'
+import { notInFastRun, waitFor, withService } from '../testkit/service.js'
 
-describe('the page with API keys', { skip: noChromium }, () => {
+describe('the page with API keys', { skip: notInFastRun || noChromium }, () => {
   let browser: Browser
-  let harness: Harness
+  const harness = withService('page-keys', { API_KEYS: 'page-test-key' }, { listen: true })
 
   before(async () => {
-    harness = await startHarness('page-keys', { API_KEYS: 'page-test-key' })
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   it('asks for the key once, then follows a task it did not submit and zips it', async () => {
@@ -44,18 +42,16 @@ describe('the page with API keys', { skip: noChromium }, () => {
   })
 })
 
-describe('the page during a backoff', { skip: noChromium }, () => {
+describe('the page during a backoff', { skip: notInFastRun || noChromium }, () => {
   let browser: Browser
-  let harness: Harness
+  // Backoffs long enough to be seen.
+  const harness = withService('page-backoff', { RETRY_BASE_DELAY_MS: '3000', RETRY_MAX_DELAY_MS: '5000', RETRY_MAX_ATTEMPTS: '5' }, { listen: true })
 
   before(async () => {
-    // Backoffs long enough to be seen.
-    harness = await startHarness('page-backoff', { RETRY_BASE_DELAY_MS: '3000', RETRY_MAX_DELAY_MS: '5000', RETRY_MAX_ATTEMPTS: '5' })
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   it('shows a file waiting for its next attempt, with the attempt and a countdown', async () => {

@@ -7,22 +7,21 @@ import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, waitFor, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { notInFastRun, waitFor, withService } from '../testkit/service.js'
 
-describe('the page', { skip: noChromium }, () => {
+describe('the page', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
   let browser: Browser
   let base: string
-  let harness: Harness
+  const harness = withService('page', { RETRY_MAX_ATTEMPTS: '2' }, { listen: true })
 
   before(async () => {
-    ;({ origin, base } = harness = await startHarness('page', { RETRY_MAX_ATTEMPTS: '2' }))
+    ;({ origin, base } = harness)
     browser = await launchChromium()
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   async function submit(task_id: string, task_info: { fn: string; url: string }[]) {

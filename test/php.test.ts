@@ -15,8 +15,8 @@ import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { legacyKeys } from '../src/legacy/intake.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService, notInFastRun } from '../testkit/service.js'
 
 const run = promisify(execFile)
 const PACKAGE = 'clients/php'
@@ -49,7 +49,7 @@ function phpProblem(): string | false {
   }
 }
 
-describe('PHP client', { skip: phpProblem() }, () => {
+describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
   let env: Record<string, string>
   let origin: Origin
   let service: ChildService
@@ -226,7 +226,7 @@ describe('PHP client', { skip: phpProblem() }, () => {
   })
 })
 
-describe('legacy intake crash', () => {
+describe('legacy intake crash', { skip: notInFastRun }, () => {
   let env: Record<string, string>
   let origin: Origin
   const children: ChildService[] = []
@@ -246,15 +246,12 @@ describe('legacy intake crash', () => {
     await cleanEnv(env)
   })
 
-  it('loses no message taken right before a SIGKILL, and runs it once', async () => {
-    const first = await spawnService({ ...env, ROLE: 'all', LEGACY_INTAKE_TEST_DELAY_MS: '5000' })
-    children.push(first)
+  it('runs once, at the next start, a message a process took and was killed before handling', async () => {
+    // What a process killed between taking a message (BLMOVE, one atomic step)
+    // and handling it leaves behind: the message in its processing list only.
     const files = [{ fn: 'one', url: origin.url('lc-1.bin', { size: 5000 }) }, { fn: 'two', url: origin.url('lc-2.bin', { size: 5000 }) }]
-    await redis.lpush(env.LEGACY_TASK_QUEUE!, JSON.stringify({ task_id: 'taken', task_info: files }))
     const { processing } = legacyKeys(env.QUEUE_PREFIX!, env.LEGACY_TASK_QUEUE!)
-    await waitFor(async () => ((await redis.llen(processing)) === 1 ? true : undefined), 10_000, 'the message taken')
-    assert.equal(await redis.llen(env.LEGACY_TASK_QUEUE!), 0)
-    await first.stop('SIGKILL')
+    await redis.lpush(processing, JSON.stringify({ task_id: 'taken', task_info: files }))
 
     children.push(await spawnService({ ...env, ROLE: 'all' }))
     const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_taken`)

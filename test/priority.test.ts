@@ -1,17 +1,12 @@
 // Priorities: with the one worker slot busy, queued tasks start high first,
 // then normal, then low, and first come first served within a priority.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { readReplies, startHarness, waitFor, type Harness } from './helpers/service.js'
+import { describe, it } from 'node:test'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
-describe('task priority', () => {
-  let h: Harness
-
-  before(async () => {
-    // Set explicitly: one task at a time, whatever the default becomes.
-    h = await startHarness('priority', { MAX_CONCURRENT_TASKS: '1' })
-  })
-  after(async () => h.close())
+describe('task priority', { skip: notInFastRun }, () => {
+  // Set explicitly: one task at a time, whatever the default becomes.
+  const h = withService('priority', { MAX_CONCURRENT_TASKS: '1' })
 
   const submit = (taskId: string, name: string, priority?: string) =>
     h.svc.app.inject({

@@ -3,22 +3,17 @@
 // never go back, progress events that neither repeat nor go on while nothing
 // moves, and GET /tasks/:id?files=.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import type { FileStatus, TaskStatus, Totals } from '../src/tasks/schemas.js'
-import { startHarness, waitFor, type Harness } from './helpers/service.js'
+import { waitFor, withService } from '../testkit/service.js'
 import { follow, type Received } from './helpers/sse.js'
 
 /** The Redis stream id's time: when the event was written. */
 const timeOf = (e: Received) => Number(e.id.split('-')[0])
 
 describe('progress', () => {
-  let h: Harness
-
-  before(async () => {
-    // Waits long enough to be seen: Retry-After up to 2 s, a stall cut after 5 s.
-    h = await startHarness('progress', { RETRY_MAX_DELAY_MS: '2000', DOWNLOAD_IDLE_TIMEOUT_MS: '5000', RETRY_MAX_ATTEMPTS: '3' })
-  })
-  after(() => h.close())
+  // Waits long enough to be seen: Retry-After up to 2 s, a stall cut after 5 s.
+  const h = withService('progress', { RETRY_MAX_DELAY_MS: '2000', DOWNLOAD_IDLE_TIMEOUT_MS: '5000', RETRY_MAX_ATTEMPTS: '3' }, { listen: true })
 
   async function submit(taskId: string, task_info: { fn: string; url: string }[]) {
     const res = await fetch(`${h.base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_id: taskId, task_info }) })

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { once } from 'node:events'
 import { closeRedis, createRedis, type Redis } from '../src/redis/connection.js'
 import { createLogger } from '../src/logger.js'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { withService, type InProcessService } from '../testkit/service.js'
 
 // Nothing listens on port 1: the API starts anyway and answers 503 at once.
 describe('Redis unreachable', () => {
-  let env: Record<string, string>
   let svc: InProcessService
-  before(async () => {
-    env = await testEnv('redisdown', { REDIS_URL: 'redis://127.0.0.1:1' })
-    svc = await startInProcess(env, false)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv({ ...env, REDIS_URL: 'redis://127.0.0.1:6379' })
-  })
+  const service = withService('redisdown', { REDIS_URL: 'redis://127.0.0.1:1' }, { inProcess: 'api' })
+  before(() => ({ svc } = service))
 
   it('answers POST /tasks with 503 and Retry-After', async () => {
     const started = Date.now()

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { startTlsRedis, type TlsRedis } from './helpers/redis-servers.js'
-import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { startTlsRedis, type TlsRedis } from '../testkit/redis-servers.js'
+import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
 
 const START_MS = 60_000
 

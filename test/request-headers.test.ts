@@ -7,9 +7,9 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { captureLogs } from './helpers/logs.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 

@@ -3,12 +3,12 @@
 // stuck behind long ones, and an origin never sees more connections than
 // MAX_CONNECTIONS_PER_HOST.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import type { Release } from '../src/download/types.js'
 import { Scheduler } from '../src/worker/scheduler.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
+import { readReplies, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const never = new AbortController().signal
 
@@ -128,16 +128,8 @@ describe('scheduler in a worker', () => {
   let svc: InProcessService
   let origin: Origin
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('sched', { MAX_CONCURRENT_DOWNLOADS: '4', MAX_CONNECTIONS_PER_TASK: '4', MAX_CONNECTIONS_PER_HOST: '3' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  const service = withService('sched', { MAX_CONCURRENT_DOWNLOADS: '4', MAX_CONNECTIONS_PER_TASK: '4', MAX_CONNECTIONS_PER_HOST: '3' })
+  before(() => ({ env, svc, origin } = service))
 
   const submit = async (taskId: string, files: { fn: string; url: string }[]) => {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })
@@ -150,13 +142,13 @@ describe('scheduler in a worker', () => {
   const files = (prefix: string, n: number, params: Record<string, number>) =>
     Array.from({ length: n }, (_, i) => ({ fn: `${prefix}${i}.bin`, url: origin.url(`${prefix}-${i}`, params) }))
 
-  it('never lets the origin see more connections at once than MAX_CONNECTIONS_PER_HOST', async () => {
+  it('never lets the origin see more connections at once than MAX_CONNECTIONS_PER_HOST', { skip: notInFastRun }, async () => {
     origin.resetPeak()
     await Promise.all([submit('host-a', files('ha', 6, { size: 100_000, rate: 200_000 })), submit('host-b', files('hb', 6, { size: 100_000, rate: 200_000 }))])
     assert.equal(origin.peakConcurrent(), 3, 'at the cap of 3, never over it')
   })
 
-  it('finishes a small task submitted behind long ones before any long one has finished', async () => {
+  it('finishes a small task submitted behind long ones before any long one has finished', { skip: notInFastRun }, async () => {
     const long = [1, 2, 3].map((t) => submit(`long${t}`, files(`long${t}-`, 6, { size: 200_000, rate: 200_000 })))
     const settled: string[] = []
     for (const p of long) void p.then((r) => settled.push(r.taskId), () => {})

@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { describe, it } from 'node:test'
+import { fileBytes, sha256Hex } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
@@ -19,25 +19,12 @@ function asked(range: string, size: number): number {
   return (m[2] ? Number(m[2]) + 1 : size) - Number(m[1])
 }
 
-describe('worker killed mid-way through a split file', () => {
-  let env: Record<string, string>
-  let origin: Origin
-  let api: ChildService
-  const children: ChildService[] = []
-
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('segcrash', { JOB_LOCK_MS: '2000', SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', PORT: '0', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' })
-    api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await origin.close()
-    await cleanEnv(env)
-  })
+describe('worker killed mid-way through a split file', { skip: notInFastRun }, () => {
+  const service = withService('segcrash', { JOB_LOCK_MS: '2000', SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', DOWNLOAD_IDLE_TIMEOUT_MS: '5000' }, { inProcess: false })
 
   it('resumes each range where it stopped, never fetching finished ranges again', async () => {
+    const { env, origin } = service
+    const api = await service.spawn('api')
     const size = 64 * MiB
     const expected = sha256Hex(fileBytes('seg-crash', size))
     const files = [{ fn: 'big.bin', url: origin.url('seg-crash', { size, rate: MiB }), sha256: expected }]
@@ -50,14 +37,13 @@ describe('worker killed mid-way through a split file', () => {
     const replies = readReplies(`${env.LEGACY_REPLY_PREFIX}_segcrash`, 90_000)
     const bytes = async () => ((await (await fetch(`${api.address}/tasks/segcrash`)).json()) as { files: { bytes: number }[] }).files[0]!.bytes
 
-    const first = await spawnService({ ...env, ROLE: 'worker' })
-    children.push(first)
+    const first = await service.spawn('worker')
     await waitFor(async () => ((await bytes()) >= size / 2 ? true : undefined), 60_000, 'half the file')
     await first.stop('SIGKILL')
     const before = origin.requests.length
     assert.ok(origin.requests.filter((r) => r.range).length >= 4, 'the first worker used several ranged connections')
 
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    await service.spawn('worker')
     assertProtocol(await replies, ['big.bin'])
     assert.deepEqual(await readFile(join(env.DOWNLOAD_DIR!, 'segcrash', 'big.bin')), fileBytes('seg-crash', size))
 

@@ -9,10 +9,11 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { fileBytes, startOrigin, type Origin } from './helpers/origin.js'
-import { startSentinelSet, type SentinelSet } from './helpers/redis-servers.js'
+import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { startSentinelSet, type SentinelSet } from '../testkit/redis-servers.js'
+import { compareIds } from '../src/events/stream.js'
 import { follow } from './helpers/sse.js'
-import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from './helpers/service.js'
+import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
 
 const FILES = 200
 const SIZE = 30_000
@@ -118,9 +119,3 @@ describe('Sentinel failover mid-task', { timeout: 120_000 }, () => {
     assert.equal(seen.at(-1)!.type, 'end')
   })
 })
-
-function compareIds(a: string, b: string): number {
-  const [am, as] = a.split('-').map(Number)
-  const [bm, bs] = b.split('-').map(Number)
-  return am! - bm! || as! - bs!
-}

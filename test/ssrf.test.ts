@@ -8,8 +8,8 @@ import { request } from 'undici'
 import { Agent } from 'undici'
 import { createAddressPolicy } from '../src/net/address-policy.js'
 import { guardedConnector } from '../src/net/guarded-connector.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
+import { readReplies, withService, type InProcessService } from '../testkit/service.js'
 
 async function listener(host: string): Promise<{ server: Server; port: number; connections: () => number }> {
   let count = 0
@@ -28,20 +28,18 @@ describe('SSRF guard', () => {
   let target6: Awaited<ReturnType<typeof listener>>
   let origin: Origin
 
+  const service = withService('ssrf', { DOWNLOAD_ALLOWED_CIDRS: '127.0.0.2/32', RETRY_MAX_ATTEMPTS: '1' })
   before(async () => {
+    ;({ env, svc } = service)
     target = await listener('127.0.0.1')
     target6 = await listener('::1')
     // The origin sits on 127.0.0.2, the only loopback address exempted.
     origin = await startOrigin('127.0.0.2')
-    env = await testEnv('ssrf', { DOWNLOAD_ALLOWED_CIDRS: '127.0.0.2/32', RETRY_MAX_ATTEMPTS: '1' })
-    svc = await startInProcess(env)
   })
   after(async () => {
-    await svc.close()
     await origin.close()
     target.server.close()
     target6.server.close()
-    await cleanEnv(env)
   })
 
   const post = (task_id: string, url: string) =>
@@ -128,16 +126,9 @@ describe('SSRF guard', () => {
 })
 
 describe('DOWNLOAD_ALLOWED_HOSTS', () => {
-  let env: Record<string, string>
   let svc: InProcessService
-  before(async () => {
-    env = await testEnv('hosts', { DOWNLOAD_ALLOWED_HOSTS: '*.aliyuncs.com,img.example.com' })
-    svc = await startInProcess(env, false)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
-  })
+  const service = withService('hosts', { DOWNLOAD_ALLOWED_HOSTS: '*.aliyuncs.com,img.example.com' }, { inProcess: 'api' })
+  before(() => ({ svc } = service))
 
   it('fetches only the listed hosts', async () => {
     const post = (url: string) => svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_info: [{ fn: 'x', url }] } })

@@ -1,8 +1,8 @@
 // GET /tasks: every task of the service, newest first, paginated and
 // filtered by state, against the real Redis (API only, no worker).
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import { cleanEnv, startInProcess, testEnv, type InProcessService } from './helpers/service.js'
+import { before, describe, it } from 'node:test'
+import { withService, type InProcessService } from '../testkit/service.js'
 
 interface Page {
   tasks: { task_id: string; state: string; totals: { files: number } }[]
@@ -10,7 +10,6 @@ interface Page {
 }
 
 describe('task list', () => {
-  let env: Record<string, string>
   let svc: InProcessService
   const get = (url: string) => svc.app.inject({ method: 'GET', url })
   const list = async (query: string) => {
@@ -19,19 +18,15 @@ describe('task list', () => {
     return res.json() as Page
   }
 
+  const service = withService('tasklist', {}, { inProcess: 'api' })
   before(async () => {
-    env = await testEnv('tasklist')
-    svc = await startInProcess(env, false)
+    ;({ svc } = service)
     for (let i = 1; i <= 5; i++) {
       const task_info = Array.from({ length: i }, (_, n) => ({ fn: `f${n}`, url: `https://example.com/${n}` }))
       const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: `t${i}`, task_info } })
       assert.equal(res.statusCode, 202)
     }
     assert.equal((await svc.app.inject({ method: 'DELETE', url: '/tasks/t2' })).statusCode, 200)
-  })
-  after(async () => {
-    await svc.close()
-    await cleanEnv(env)
   })
 
   it('lists every task newest first, with its state and totals', async () => {

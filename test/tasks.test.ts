@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from './helpers/origin.js'
+import { before, describe, it } from 'node:test'
+import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 interface FileIn {
   fn: string
@@ -19,16 +19,8 @@ describe('tasks end to end', () => {
   let svc: InProcessService
   let origin: Origin
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('tasks', { MAX_FILE_BYTES: String(2 * 1024 * 1024), RETRY_MAX_ATTEMPTS: '4' })
-    svc = await startInProcess(env)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  const service = withService('tasks', { MAX_FILE_BYTES: String(2 * 1024 * 1024), RETRY_MAX_ATTEMPTS: '4' })
+  before(() => ({ env, svc, origin } = service))
 
   async function run(taskId: string, files: FileIn[]) {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })

@@ -6,7 +6,7 @@ import { readdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { describe, it } from 'node:test'
-import { cleanEnv, testEnv } from './helpers/service.js'
+import { cleanEnv, testEnv } from '../testkit/service.js'
 
 const foldersNamed = async (name: string) => (await readdir(tmpdir())).filter((f) => f.startsWith(`batchdl-${name}-`))
 

@@ -5,26 +5,25 @@ import { mkdir } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import type { Browser } from 'playwright-core'
 import { launchChromium, noChromium } from './helpers/browser.js'
-import type { Origin } from './helpers/origin.js'
-import { startHarness, type Harness } from './helpers/service.js'
+import type { Origin } from '../testkit/origin.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 const OUTPUT = 'test-output'
 
-describe('web page', { skip: noChromium }, () => {
+describe('web page', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
   let browser: Browser
   let base: string
 
-  let harness: Harness
+  const service = withService('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' }, { listen: true })
 
   before(async () => {
-    ;({ origin, base } = harness = await startHarness('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' }))
+    ;({ origin, base } = service)
     browser = await launchChromium()
     await mkdir(OUTPUT, { recursive: true })
   })
   after(async () => {
     await browser?.close()
-    await harness.close()
   })
 
   it('submits a pasted list, shows live progress and reasons, retries the failed files', async () => {

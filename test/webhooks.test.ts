@@ -7,9 +7,9 @@ import { Redis } from 'ioredis'
 import { webhookIndex } from '../src/tasks/keys.js'
 import { backoffMs } from '../src/webhooks/deliveries.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
+import { type Origin } from '../testkit/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, startHarness, startInProcess, testEnv, waitFor, type ChildService, type Harness, type InProcessService } from './helpers/service.js'
+import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const SECRET = 'webhook-test-secret-0123456789'
 const FAST = {
@@ -32,7 +32,7 @@ interface TaskEvent {
 }
 
 describe('webhooks', () => {
-  let h: Harness
+  const h = withService('webhooks', FAST)
   let redis: Redis
   const receivers: Receiver[] = []
   const receiver = async () => {
@@ -41,14 +41,12 @@ describe('webhooks', () => {
     return r
   }
 
-  before(async () => {
-    h = await startHarness('webhooks', FAST)
+  before(() => {
     redis = new Redis(REDIS_URL)
   })
   after(async () => {
     for (const r of receivers) await r.close()
     redis.disconnect()
-    await h.close()
   })
 
   const submit = (body: Record<string, unknown>) => h.svc.app.inject({ method: 'POST', url: '/tasks', payload: body })
@@ -160,7 +158,7 @@ describe('webhooks', () => {
     assert.equal(scheme.json().details[0].path, '/callback_url')
   })
 
-  it('never holds up downloads: another task runs to its end while a delivery hangs', async () => {
+  it('never holds up downloads: another task runs to its end while a delivery hangs', { skip: notInFastRun }, async () => {
     const r = await receiver()
     r.then = 'hang'
     await submit({ task_id: 'hookhang', callback_url: r.url, task_info: [{ fn: 'a.bin', url: h.origin.url('wh-hang.bin') }] })
@@ -192,29 +190,19 @@ describe('webhook backoff', () => {
 })
 
 describe('webhooks without WEBHOOK_SECRET, or to a refused address', () => {
+  const plain = withService('webhooks-nosecret', {}, { inProcess: 'api' })
+  const guarded = withService('webhooks-guard', { ...FAST, WEBHOOK_ALLOWED_CIDRS: '' })
   let origin: Origin
-  let plain: Record<string, string>
-  let guarded: Record<string, string>
   let noSecret: InProcessService
   let strict: InProcessService
   let r: Receiver
 
   before(async () => {
-    origin = await startOrigin()
+    ;({ origin, svc: noSecret } = plain)
+    strict = guarded.svc
     r = await startReceiver()
-    plain = await testEnv('webhooks-nosecret')
-    guarded = await testEnv('webhooks-guard', { ...FAST, WEBHOOK_ALLOWED_CIDRS: '' })
-    noSecret = await startInProcess(plain, false)
-    strict = await startInProcess(guarded)
   })
-  after(async () => {
-    await noSecret.close()
-    await strict.close()
-    await r.close()
-    await origin.close()
-    await cleanEnv(plain)
-    await cleanEnv(guarded)
-  })
+  after(() => r.close())
 
   it('answers 400 to a callback_url when the service has no WEBHOOK_SECRET', async () => {
     const res = await noSecret.app.inject({ method: 'POST', url: '/tasks', payload: { callback_url: 'https://example.com/hook', task_info: [{ fn: 'a', url: origin.url('ns') }] } })
@@ -239,24 +227,17 @@ describe('webhooks without WEBHOOK_SECRET, or to a refused address', () => {
   })
 })
 
-describe('webhook durability', () => {
-  let env: Record<string, string>
+describe('webhook durability', { skip: notInFastRun }, () => {
+  // Slow enough backoff that the delivery is pending, not in flight, when the processes die.
+  const service = withService('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '4000', WEBHOOK_RETRY_MAX_DELAY_MS: '4000' }, { inProcess: false })
   let origin: Origin
   let r: Receiver
-  const children: ChildService[] = []
 
   before(async () => {
-    origin = await startOrigin()
+    origin = service.origin
     r = await startReceiver()
-    // Slow enough backoff that the delivery is pending, not in flight, when the processes die.
-    env = await testEnv('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '4000', WEBHOOK_RETRY_MAX_DELAY_MS: '4000', PORT: '0' })
   })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await r.close()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  after(() => r.close())
 
   it('hands a delivery a shutdown interrupted to the next worker at once, without counting it', async () => {
     const local = await testEnv('webhooks-stop', FAST)
@@ -290,8 +271,7 @@ describe('webhook durability', () => {
 
   it('delivers a pending delivery after the worker and the API were killed and started again', async () => {
     r.then = 503
-    const first = await spawnService({ ...env, ROLE: 'all' })
-    children.push(first)
+    const first = await service.spawn('all')
     const res = await fetch(`${first.address}/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -307,9 +287,8 @@ describe('webhook durability', () => {
 
     r.then = 200
     // One after the other: two starting at once on a loaded machine may each take longer than spawnService waits.
-    const api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-    children.push(await spawnService({ ...env, ROLE: 'worker', METRICS_PORT: '0' }))
+    const api = await service.spawn('api')
+    await service.spawn('worker')
     const s = await waitFor(async () => {
       const st = (await (await fetch(`${api.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
       return st.webhook?.state === 'delivered' ? st.webhook : undefined

@@ -3,14 +3,14 @@
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, it } from 'node:test'
-import { workerRuntime } from '../bench/worker-runtime.js'
-import { startOrigin, type Origin } from './helpers/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from './helpers/service.js'
+import { workerRuntime } from '../scripts/worker-runtime.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
+import { cleanEnv, readReplies, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
 
 /** What --trace-gc prints for a collection that gc() asked for. */
 const REQUESTED_GC = /Mark-Compact .* testing; GC in old space requested/
 
-describe('worker memory', () => {
+describe('worker memory', { skip: notInFastRun }, () => {
   let env: Record<string, string>
   let origin: Origin
   let worker: ChildService

@@ -1,10 +1,10 @@
 // A ROLE=worker process serves its own /metrics on METRICS_PORT.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { freePort } from './helpers/protocol.js'
-import { cleanEnv, spawnService, testEnv, type ChildService } from './helpers/service.js'
+import { freePort } from '../testkit/free-port.js'
+import { cleanEnv, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
 
-describe('worker metrics port', () => {
+describe('worker metrics port', { skip: notInFastRun }, () => {
   let env: Record<string, string>
   let worker: ChildService
   let port: number

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test'
 import { crc32 } from 'node:zlib'
 import { planZip, type ZipEntry } from '../src/zip/format.js'
 import { zipChunks, ZipSizeError, type EntrySource } from '../src/zip/writer.js'
+import { notInFastRun } from '../testkit/service.js'
 import { pythonZip, zipinfoNames } from './helpers/archive.js'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -73,7 +74,7 @@ describe('zip writer', () => {
     await rm(work, { recursive: true, force: true })
   })
 
-  it('zip64 for sizes and offsets: a 4 GiB entry, then entries that start past 4 GiB', { timeout: 180_000 }, async () => {
+  it('zip64 for sizes and offsets: a 4 GiB entry, then entries that start past 4 GiB', { timeout: 180_000, skip: notInFastRun }, async () => {
     const after = randomBytes(5000)
     const last = randomBytes(10)
     const entries: ZipEntry[] = [
@@ -100,7 +101,7 @@ describe('zip writer', () => {
     assert.deepEqual(await zipinfoNames(path), ['huge.bin', 'after.bin', 'last.bin'])
   })
 
-  it('zip64 end records from 65,535 entries on, and not before', { timeout: 120_000 }, async () => {
+  it('zip64 end records from 65,535 entries on, and not before', { timeout: 120_000, skip: notInFastRun }, async () => {
     assert.equal(planZip(Array.from({ length: 65_534 }, (_, i) => ({ name: `${i}`, size: 1 })), MODIFIED).zip64End, false)
     const data = new Map(Array.from({ length: 65_535 }, (_, i) => [`e${i}`, Buffer.from([i & 0xff, i >> 8])] as const))
     const plan = planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)

@@ -4,8 +4,9 @@
 // entries whose task is gone (purged, expired) are dropped as a page meets them.
 import type { RedisClient } from '../redis/connection.js'
 import { taskKeys, type KeyConfig } from '../tasks/keys.js'
-import type { Priority, TaskState, TaskSummary } from '../tasks/schemas.js'
+import type { Priority, TaskSummary } from '../tasks/schemas.js'
 import { TOTALS_FIELDS, totalsOf } from '../tasks/totals.js'
+import type { TaskState } from '../vocabulary.js'
 
 /** Index entries read per round trip while a page is filled. */
 const BATCH = 200

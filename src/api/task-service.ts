@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto'
 import type { Queue } from 'bullmq'
 import type { Backend } from '../backend.js'
-import type { TokenSigner } from '../events/token.js'
+import type { TokenSigner } from '../http/token.js'
 import type { Config } from '../config.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
@@ -11,10 +11,13 @@ import { archiveReport, reportName } from './archive-report.js'
 import { removeTaskFiles, taskDir } from '../tasks/paths.js'
 import { replicated, ReplicaAckError, type ReplicaAcks } from '../redis/script.js'
 import type { RedisClient } from '../redis/connection.js'
+import { isRedisUnavailable } from '../redis/errors.js'
 import { callbackCheckFor, type CallbackCheck } from '../webhooks/callback-url.js'
 import { fingerprintOf, toSpec } from './task-spec.js'
 import { jobIdOf, jobPriority, queueKey, type TaskJob } from '../tasks/queue.js'
-import { TASK_STATES, type FileFilter, type Priority, type TaskAccepted, type TaskRequest, type TaskState, type TaskStatus } from '../tasks/schemas.js'
+import type { FileFilter, Priority, TaskAccepted, TaskRequest, TaskStatus } from '../tasks/schemas.js'
+import { isTaskState, TASK_STATES, type TaskState } from '../vocabulary.js'
+import { RETRY_MISSING, RETRY_NOT_ENDED } from '../tasks/scripts.js'
 import type { TaskStore } from '../tasks/store.js'
 import { createTaskList, decodeCursor, type TaskList, type TaskListPage } from './task-list.js'
 
@@ -61,7 +64,7 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
     try {
       return await step()
     } catch (err) {
-      if (redis.status !== 'ready' || isConnectionError(err) || err instanceof ReplicaAckError) throw new UnavailableError()
+      if (redis.status !== 'ready' || isRedisUnavailable(err) || err instanceof ReplicaAckError) throw new UnavailableError()
       throw err
     }
   }
@@ -137,11 +140,11 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
       let states: TaskState[] | null = null
       if (query.state !== undefined) {
         const asked = query.state.split(',').map((s) => s.trim()).filter(Boolean)
-        const unknown = asked.filter((s) => !(TASK_STATES as readonly string[]).includes(s))
+        const unknown = asked.filter((s) => !isTaskState(s))
         if (unknown.length > 0) {
           details.push({ path: '/state', message: `state ${unknown.join(', ')} is not a task state: use ${TASK_STATES.join(', ')}` })
         }
-        states = asked as TaskState[]
+        states = asked.filter(isTaskState)
       }
       if (query.cursor !== undefined && !decodeCursor(query.cursor)) {
         details.push({ path: '/cursor', message: 'cursor is not one this service gave: use next_cursor as it came' })
@@ -152,7 +155,6 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
 
     lifecycle: (taskId: string) => withRedis(() => store.lifecycle(taskId)),
     hasEventsAfter: (taskId: string, eventId: string) => withRedis(() => store.hasEventsAfter(taskId, eventId)),
-    eventsKey: (taskId: string) => store.keys(taskId).events,
 
     async get(taskId: string, files: FileFilter = 'all'): Promise<TaskStatus> {
       const status = await withRedis(() => store.status(taskId, files))
@@ -169,10 +171,10 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
       return withRedis(async () => {
         const jobId = `${jobIdOf(taskId)}-r${Date.now()}`
         const retried = await store.retry(taskId, jobId)
-        if (retried === -2) throw new NotFoundError(`no task ${taskId}`)
+        if (retried === RETRY_MISSING) throw new NotFoundError(`no task ${taskId}`)
         if (retried === 0) throw new ConflictError('nothing_to_retry', 'no file of the task failed or was cancelled')
         const status = await store.status(taskId)
-        if (retried === -1) {
+        if (retried === RETRY_NOT_ENDED) {
           // A retry whose job was not queued yet (the answer was lost) is queued now; a running task is not retried.
           if (status?.state !== 'queued') throw new ConflictError('task_not_finished', 'the task is still running')
           await enqueue(taskId, await store.jobId(taskId))
@@ -224,13 +226,4 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
       })
     },
   }
-}
-
-function isConnectionError(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  return (
-    err.name === 'MaxRetriesPerRequestError' ||
-    err.name === 'ClusterAllFailedError' ||
-    /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|READONLY/.test(err.message)
-  )
 }

@@ -2,6 +2,7 @@
 // speed and time left) and one per active file, fitted to the terminal's width.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress'
 import type { TaskStatus } from '../tasks/schemas.js'
+import { isFinalTaskState } from '../vocabulary.js'
 import type { Client } from './client.js'
 import { fileBar, taskBar, type BarState } from './lines.js'
 
@@ -11,7 +12,7 @@ const FILE_BARS = 8
 const MAX_FILES_WITH_BARS = 200
 
 export { mb } from './lines.js'
-export const isEnded = (s: TaskStatus) => s.state !== 'queued' && s.state !== 'running'
+export const isEnded = (s: TaskStatus) => isFinalTaskState(s.state)
 
 const fit = (label: string, width: number) => (label.length <= width ? label : `${label.slice(0, Math.max(1, width - 1))}…`)
 

@@ -1,5 +1,6 @@
 import { errors as undiciErrors } from 'undici'
 import { BlockedAddressError } from '../net/guarded-connector.js'
+import type { FileErrorCode } from '../vocabulary.js'
 import { RedirectRefusedError } from './redirect-guard.js'
 
 /**
@@ -11,7 +12,7 @@ export class DownloadError extends Error {
   resumable = true
 
   constructor(
-    readonly code: string,
+    readonly code: FileErrorCode,
     readonly retryable: boolean,
     message: string,
     readonly httpStatus: number | null = null,

@@ -8,12 +8,7 @@
 import type { Logger } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
 import { hashTagOf } from '../tasks/keys.js'
-
-export interface TaskEvent {
-  id: string
-  event: string
-  data: string
-}
+import { compareIds, parse, type RawEntry, type TaskEvent } from './stream.js'
 
 export interface Subscription {
   unsubscribe(): void
@@ -38,27 +33,6 @@ const BLOCK_MS = 10_000
 const RETRY_MS = 500
 const CLUSTER_POLL_MS = 100
 
-/** Stream ids are "<ms>-<seq>". */
-export function compareIds(a: string, b: string): number {
-  const [am, as = '0'] = a.split('-')
-  const [bm, bs = '0'] = b.split('-')
-  return Number(am) - Number(bm) || Number(as) - Number(bs)
-}
-
-type RawEntry = [id: string, fields: string[]]
-
-function parse(entries: RawEntry[]): TaskEvent[] {
-  return entries.map(([id, fields]) => {
-    let event = 'message'
-    let data = ''
-    for (let i = 0; i < fields.length; i += 2) {
-      if (fields[i] === 'e') event = fields[i + 1]!
-      else if (fields[i] === 'd') data = fields[i + 1]!
-    }
-    return { id, event, data }
-  })
-}
-
 export class EventHub {
   private readonly watched = new Map<string, Watched>()
   private readonly all = new Set<Subscriber>()
@@ -74,6 +48,8 @@ export class EventHub {
     private readonly reader: RedisClient,
     private readonly log: Logger,
     heartbeatMs: number,
+    /** the Redis key of a task's event stream */
+    private readonly streamOf: (taskId: string) => string,
   ) {
     if (!reader.isCluster) {
       reader.on('ready', () => {
@@ -86,8 +62,12 @@ export class EventHub {
     this.loop = this.run()
   }
 
-  /** Events of the stream after `fromId`: history first, then live, in order, each once. */
-  async subscribe(key: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void): Promise<Subscription> {
+  /** The task's events after `fromId`: history first, then live, in order, each once; `heartbeat` while quiet. */
+  subscribeTask(taskId: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void): Promise<Subscription> {
+    return this.subscribe(this.streamOf(taskId), fromId, onEvents, heartbeat)
+  }
+
+  private async subscribe(key: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void): Promise<Subscription> {
     let last = fromId
     for (;;) {
       const batch = parse((await this.redis.xrange(key, `(${last}`, '+', 'COUNT', HISTORY_BATCH)) as RawEntry[])

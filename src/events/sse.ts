@@ -1,4 +1,10 @@
-import type { TaskEvent } from './hub.js'
+// The Server-Sent Events protocol of GET /tasks/:id/events: a hijacked
+// response gets the task's history, then its live events, each as one frame,
+// with a heartbeat comment while nothing happens; it ends after `end`, and a
+// reader that lets too much pile up is dropped (it resumes by Last-Event-ID).
+import type { FastifyReply } from 'fastify'
+import type { EventHub, Subscription } from './hub.js'
+import type { TaskEvent } from './stream.js'
 
 /** What EventSource waits before reconnecting. */
 export const SSE_RETRY_MS = 2000
@@ -31,10 +37,38 @@ export function frames(events: TaskEvent[]): string {
 
 export const HEARTBEAT = ': heartbeat\n\n'
 
-const STREAM_ID = /^\d{1,20}-\d{1,20}$/
 
-/** A Last-Event-ID we wrote (a stream id), or null for anything else. */
-export function parseLastEventId(value: string | string[] | undefined): string | null {
-  const v = Array.isArray(value) ? value[0] : value
-  return v && STREAM_ID.test(v.trim()) ? v.trim() : null
+/** Answers the request with the task's events after `lastEventId` (all, when null), until `end` or the client leaves. */
+export async function streamTaskEvents(reply: FastifyReply, hub: EventHub, taskId: string, lastEventId: string | null): Promise<void> {
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...SSE_HEADERS })
+  res.write(`retry: ${SSE_RETRY_MS}\n\n`)
+  let subscription: Subscription | null = null
+  let done = false
+  const finish = () => {
+    if (done) return
+    done = true
+    subscription?.unsubscribe()
+    res.end()
+  }
+  res.on('close', finish)
+  // A hijacked response is ours: a write to a socket that broke must end this stream, not the process.
+  res.on('error', finish)
+  const onEvents = (events: TaskEvent[]) => {
+    if (done) return
+    res.write(frames(events))
+    if (events.at(-1)!.event === 'end') finish()
+    else if (res.writableLength > MAX_BUFFERED_BYTES) res.destroy()
+  }
+  const heartbeat = () => {
+    if (!done) res.write(HEARTBEAT)
+  }
+  try {
+    subscription = await hub.subscribeTask(taskId, lastEventId ?? '0-0', onEvents, heartbeat)
+    if (done) subscription.unsubscribe()
+  } catch (err) {
+    reply.log.warn({ err: { message: (err as Error).message } }, 'event stream failed')
+    finish()
+  }
 }

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { UnauthorizedError } from '../errors.js'
-import type { TokenSigner } from '../events/token.js'
+import type { TokenSigner } from './token.js'
 
 const digest = (s: string) => createHash('sha256').update(s).digest()
 

@@ -10,7 +10,7 @@ import { Value } from 'typebox/value'
 import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { AppError } from '../errors.js'
-import { tokenSignerFor } from '../events/token.js'
+import { tokenSignerFor } from '../http/token.js'
 import type { Logger } from '../logger.js'
 import type { RedisClient } from '../redis/connection.js'
 import { hashTagOf } from '../tasks/keys.js'
@@ -76,7 +76,6 @@ export async function startLegacyIntake(config: Config, backend: Backend, log: L
         continue
       }
       if (message === null) continue
-      if (config.LEGACY_INTAKE_TEST_DELAY_MS > 0) await sleep(config.LEGACY_INTAKE_TEST_DELAY_MS)
       await handleUntilDone(message)
     }
   })().catch((err: unknown) => log.error({ err }, 'legacy intake stopped'))

@@ -4,6 +4,7 @@
 // from REDIS_URL in every mode.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import type { Logger } from '../logger.js'
+import { replyCode } from './errors.js'
 
 export { Cluster, Redis }
 
@@ -47,7 +48,7 @@ export function createRedis(config: RedisTargetConfig, role: RedisRole, log: Log
     retryStrategy,
     // A primary demoted by a failover refuses writes: reconnect, and resend,
     // to whichever server is the primary now.
-    reconnectOnError: (err) => (err.message.startsWith('READONLY') ? 2 : false),
+    reconnectOnError: (err) => (replyCode(err) === 'READONLY' ? 2 : false),
   }
   const mode = redisModeOf(config)
   let redis: RedisClient

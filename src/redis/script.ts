@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { RedisClient } from './connection.js'
+import { replyCode } from './errors.js'
 
 /**
  * REDIS_REPLICA_ACKS: the replicas that must have a write before the caller
@@ -42,8 +43,16 @@ export async function replicated(redis: RedisClient, key: string, acks: ReplicaA
   await execAcked(redis, (p) => p.exists(key), acks)
 }
 
-/** A Lua script run by EVALSHA, loaded with EVAL the first time a server lacks it. */
-export class LuaScript {
+/** What a script's ARGV may hold: Redis takes every argument as a string. */
+export type ScriptArg = string | number
+
+/**
+ * A Lua script run by EVALSHA, loaded with EVAL the first time a server lacks
+ * it. `Args` is its ARGV and `Result` what it returns as ioredis reads it
+ * (Lua false is null), both as the script's comment states them: its callers
+ * then need no casts.
+ */
+export class LuaScript<Result = unknown, Args extends readonly ScriptArg[] = ScriptArg[]> {
   private readonly sha: string
 
   constructor(
@@ -54,7 +63,11 @@ export class LuaScript {
   }
 
   /** Runs the script; with `acks`, resolves only once that many replicas have its writes. */
-  async run(redis: RedisClient, keys: string[], args: (string | number)[], acks: ReplicaAcks | null = null): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: Args, acks: ReplicaAcks | null = null): Promise<Result> {
+    return (await this.send(redis, keys, args, acks)) as Result
+  }
+
+  private async send(redis: RedisClient, keys: readonly string[], args: Args, acks: ReplicaAcks | null): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) throw new Error(`script takes ${this.numberOfKeys} keys`)
     const n = keys.length
     const acked = acks !== null && acks.replicas > 0
@@ -62,7 +75,7 @@ export class LuaScript {
       if (acked) return await execAcked(redis, (p) => p.evalsha(this.sha, n, ...keys, ...args), acks)
       return await redis.evalsha(this.sha, n, ...keys, ...args)
     } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err
+      if (replyCode(err) !== 'NOSCRIPT') throw err
       if (acked) return execAcked(redis, (p) => p.eval(this.lua, n, ...keys, ...args), acks)
       return redis.eval(this.lua, n, ...keys, ...args)
     }

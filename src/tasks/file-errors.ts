@@ -1,9 +1,10 @@
 // A file's `error` code in words a person understands, for what people read:
 // the zip's REPORT.txt, and the web page, which fetches this table as JSON
 // from /ui/file-errors.json (routes/ui.ts) instead of keeping a copy.
+import { isFileErrorCode, type FileErrorCode } from '../vocabulary.js'
 
-/** Sentence per stable error code; http_error is completed with the status by describeFileError(). */
-export const FILE_ERROR_TEXT: Readonly<Record<string, string>> = {
+/** Sentence per stable error code (every one: the type sees to it); http_error is completed with the status by describeFileError(). */
+export const FILE_ERROR_TEXT: Readonly<Record<FileErrorCode, string>> = {
   http_error: 'The server answered with an error',
   timeout: 'The server stopped sending data',
   connect_timeout: 'The server could not be reached in time',
@@ -69,7 +70,7 @@ export function describeFileError(code: string | null, httpStatus: number | null
     return `The server answered ${httpStatus}${words ? ` (${words})` : ''}`
   }
   if (code === null) return 'Failed, for no recorded reason'
-  return Object.hasOwn(FILE_ERROR_TEXT, code) ? FILE_ERROR_TEXT[code]! : `Failed (${code})`
+  return isFileErrorCode(code) ? FILE_ERROR_TEXT[code] : `Failed (${code})`
 }
 
 /** What the page needs to word and judge errors exactly as the service does. */

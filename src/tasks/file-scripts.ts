@@ -12,7 +12,7 @@ import { script } from './scripts.js'
  * attempts, size, retry_at, error, http_status ('' for none). A file that
  * ended meanwhile is left alone. 0 when the task has ended.
  */
-export const progress = script(`
+export const progress = script<0 | 1>(`
 if redis.call('HEXISTS', meta, 'end_pushed') == 1 then return 0 end
 local n = tonumber(ARGV[4])
 for i = 5, 4 + 2 * n, 2 do
@@ -43,7 +43,7 @@ return 1
  * event JSON, source (which of its URLs served it). Empty strings stand for null. One 1 or 0 per file: 0 when it
  * had already ended.
  */
-export const finishFiles = script(`
+export const finishFiles = script<(0 | 1)[]>(`
 local ttl = ARGV[1]
 local ended = redis.call('HEXISTS', meta, 'end_pushed') == 1
 local recorded, messages = {}, {}

@@ -1,6 +1,7 @@
 // The single source of the API's shapes: request validation, TypeScript types
 // and the OpenAPI document all come from these schemas.
 import { Type, type Static } from 'typebox'
+import { FILE_ERROR_CODES, FILE_STATES, TASK_STATES } from '../vocabulary.js'
 
 export const TASK_ID_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
 
@@ -65,15 +66,9 @@ export const TaskRequest = Type.Object(
 )
 export type TaskRequest = Static<typeof TaskRequest>
 
-export const TASK_STATES = ['queued', 'running', 'completed', 'partial', 'failed', 'cancelled'] as const
-export const FILE_STATES = ['queued', 'downloading', 'retrying', 'done', 'failed', 'cancelled'] as const
-/** The file states of GET /tasks/:id?files=active: not ended yet. */
-export const ACTIVE_FILE_STATES: readonly FileState[] = ['queued', 'downloading', 'retrying']
-export type TaskState = (typeof TASK_STATES)[number]
-export type FileState = (typeof FILE_STATES)[number]
-
 export const TaskStateSchema = Type.Enum([...TASK_STATES])
 export const FileStateSchema = Type.Enum([...FILE_STATES])
+export const FileErrorCodeSchema = Type.Enum([...FILE_ERROR_CODES])
 
 const Timestamp = Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
 const NullableInt = Type.Union([Type.Integer(), Type.Null()])
@@ -106,7 +101,7 @@ export const FileStatus = Type.Object({
   attempts: Type.Integer({ description: 'attempts begun so far' }),
   retry_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'while retrying: when the next attempt starts' }),
   http_status: NullableInt,
-  error: Type.Union([Type.String(), Type.Null()], {
+  error: Type.Union([FileErrorCodeSchema, Type.Null()], {
     description: 'a stable code such as http_error or timeout; while retrying, the failure of the last attempt',
   }),
   source: Type.Union([Type.Integer(), Type.Null()], {

@@ -5,13 +5,23 @@
 //
 // Every script takes KEYS = meta, files, events, reply, webhook (see keys.ts).
 // The steps of a running task's files are in file-scripts.ts.
-import { LuaScript } from '../redis/script.js'
+import { LuaScript, type ScriptArg } from '../redis/script.js'
+import { FINAL_FILE_STATES, type FinalTaskState, type TaskState } from '../vocabulary.js'
+
+/** What retryTask returns instead of a count of retried files. */
+export const RETRY_NOT_ENDED = -1
+export const RETRY_MISSING = -2
+
+/** What a worker's beginTask and the API's cancelTask return besides a state. */
+export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
+export type CancelResult = 'cancelling' | 'missing' | TaskState
+export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
 
 export const PRELUDE = `
 local meta, files, events, reply, webhook = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
 local function terminal(s)
-  return s == 'done' or s == 'failed' or s == 'cancelled'
+  return ${FINAL_FILE_STATES.map((state) => `s == '${state}'`).join(' or ')}
 end
 
 local function emit(name, data)
@@ -104,8 +114,7 @@ local function finish(outcome, reason, now, ttl, retention, delivery_id)
 end
 `
 
-export type Script = LuaScript
-export const script = (body: string) => new LuaScript(PRELUDE + body, 5)
+export const script = <Result, Args extends readonly ScriptArg[] = ScriptArg[]>(body: string) => new LuaScript<Result, Args>(PRELUDE + body, 5)
 
 /**
  * ARGV: task_id, fingerprint, spec JSON, file count, created_at, priority,
@@ -113,7 +122,13 @@ export const script = (body: string) => new LuaScript(PRELUDE + body, 5)
  * Nil when created, else {fingerprint, state}. The headers are secrets: they
  * live in the same hash as the URLs, so they expire and go with them.
  */
-export const createTask = script(`
+export const createTask = script<
+  [fingerprint: string, state: TaskState] | null,
+  [
+    taskId: string, fingerprint: string, spec: string, files: number, createdAt: string, priority: string, callbackUrl: string,
+    headers: string, mirrors: string, maxBytesPerSecond: number | '',
+  ]
+>(`
 if redis.call('EXISTS', meta) == 1 then
   return redis.call('HMGET', meta, 'fingerprint', 'state')
 end
@@ -130,7 +145,7 @@ return false
 `)
 
 /** Pushes 'start' once the task is durably queued. ARGV: reply ttl. */
-export const acceptTask = script(`
+export const acceptTask = script<0 | 1, [ttl: number]>(`
 if redis.call('EXISTS', meta) == 0 then return 0 end
 push_start(ARGV[1])
 return 1
@@ -140,7 +155,7 @@ return 1
  * A worker takes the task. ARGV: now, reply ttl.
  * Returns 'running', 'cancel' (cancel was requested), 'missing' or the final state.
  */
-export const beginTask = script(`
+export const beginTask = script<BeginResult, [now: string, ttl: number]>(`
 local m = redis.call('HMGET', meta, 'state', 'cancel_requested')
 if not m[1] then return 'missing' end
 if m[1] ~= 'queued' and m[1] ~= 'running' then return m[1] end
@@ -154,7 +169,10 @@ return 'running'
 `)
 
 /** ARGV: outcome ('normal', 'cancelled' or 'failed'), reason, now, reply ttl, retention, delivery id. The final state. */
-export const finishTask = script(`
+export const finishTask = script<
+  FinalTaskState | null,
+  [outcome: FinishOutcome, reason: string, now: string, ttl: number, retention: number, deliveryId: string]
+>(`
 return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
 `)
 
@@ -162,7 +180,7 @@ return finish(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
  * DELETE /tasks/:id. ARGV: now, reply ttl, retention, delivery id. A queued task ends at
  * once; a running one is flagged for its worker ('cancelling'); else the state.
  */
-export const cancelTask = script(`
+export const cancelTask = script<CancelResult, [now: string, ttl: number, retention: number, deliveryId: string]>(`
 local state = redis.call('HGET', meta, 'state')
 if not state then return 'missing' end
 if state == 'queued' then return finish('cancelled', '', ARGV[1], ARGV[2], ARGV[3], ARGV[4]) end
@@ -177,13 +195,13 @@ return state
  * POST /tasks/:id/retry. ARGV: the job id of the new run. The failed and
  * cancelled files of an ended task become queued again and the task queued,
  * to be run (and reported: start, a message per retried file, end) once more.
- * Returns the number of files retried, or -1 when the task has not ended, -2
- * when it does not exist.
+ * Returns the number of files retried, or RETRY_NOT_ENDED when the task has
+ * not ended, RETRY_MISSING when it does not exist.
  */
-export const retryTask = script(`
+export const retryTask = script<number, [jobId: string]>(`
 local m = redis.call('HMGET', meta, 'state', 'end_pushed', 'spec')
-if not m[1] then return -2 end
-if not m[2] then return -1 end
+if not m[1] then return ${RETRY_MISSING} end
+if not m[2] then return ${RETRY_NOT_ENDED} end
 local spec = cjson.decode(m[3])
 local retried = 0
 for i = 0, #spec - 1 do

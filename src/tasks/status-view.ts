@@ -1,7 +1,8 @@
 // GET /tasks/:id from the task's two hashes: its summary, and its files as
 // the caller asked (all, the active ones, the failed ones, or none).
 import { redactUrl } from '../logger.js'
-import { ACTIVE_FILE_STATES, type FileFilter, type FileState, type FileStatus, type Priority, type TaskState, type TaskStatus, type WebhookStatus } from './schemas.js'
+import type { FileFilter, FileStatus, Priority, TaskStatus, WebhookStatus } from './schemas.js'
+import { ACTIVE_FILE_STATES, type FileErrorCode, type FileState, type TaskState } from '../vocabulary.js'
 import { headerNames } from './request-headers.js'
 import { fileSources, sourcesOf } from './sources.js'
 import { totalsOf } from './totals.js'
@@ -18,7 +19,7 @@ const intOrNull = (v: string | undefined) => (v === undefined || v === '' ? null
 
 const keeps: Record<FileFilter, (s: FileState) => boolean> = {
   all: () => true,
-  active: (s) => ACTIVE_FILE_STATES.includes(s),
+  active: (s) => (ACTIVE_FILE_STATES as readonly FileState[]).includes(s),
   failed: (s) => s === 'failed',
   none: () => false,
 }
@@ -59,7 +60,8 @@ export function toStatus(
       attempts: Number(field('attempts') ?? 0),
       retry_at: state === 'retrying' ? orNull(field('retry_at')) : null,
       http_status: intOrNull(field('http_status')),
-      error: orNull(field('error')),
+      // Written only from a FileErrorCode (the worker's or a Lua step's reason).
+      error: orNull(field('error')) as FileErrorCode | null,
       source: intOrNull(field('source')),
       ...(mirrors.length > 0 ? { mirrors: mirrors.map(redactUrl) } : {}),
       ...(names.length > 0 ? { header_names: names } : {}),

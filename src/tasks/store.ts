@@ -1,15 +1,17 @@
 // The task's state in Redis, the source of truth every process reads.
 import { randomUUID } from 'node:crypto'
 import type { RedisClient } from '../redis/connection.js'
-import type { ReplicaAcks } from '../redis/script.js'
+import type { LuaScript, ReplicaAcks, ScriptArg } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { cancelChannel, finishedIndex, keyList, taskKeys, type KeyConfig, type TaskKeys } from './keys.js'
 import type { FileEventData } from '../events/schemas.js'
-import type { FileFilter, FileState, Priority, TaskState, TaskStatus, Totals } from './schemas.js'
+import type { FileFilter, Priority, TaskStatus, Totals } from './schemas.js'
 import { sourcesOf, type StoredHeaders, type TaskSources } from './sources.js'
 import { jsonArraySlices } from './json-slices.js'
 import * as fileScripts from './file-scripts.js'
 import * as scripts from './scripts.js'
+import type { BeginResult, CancelResult, FinishOutcome } from './scripts.js'
+import { isFinalTaskState, type FileErrorCode, type FileState, type FinalFileState, type TaskState } from '../vocabulary.js'
 import { toStatus } from './status-view.js'
 import { TOTALS_FIELDS } from './totals.js'
 
@@ -23,11 +25,11 @@ export interface FileSpec {
 
 /** How a file attempt series ended. */
 export interface FileOutcome {
-  state: 'done' | 'failed' | 'cancelled'
+  state: FinalFileState
   bytes: number
   size: number | null
   httpStatus: number | null
-  error: string | null
+  error: FileErrorCode | null
   attempts: number
   /** which of the file's URLs served it: 0 its url, 1.. a mirror */
   source?: number
@@ -75,9 +77,7 @@ export interface LoadedTask {
   sources: TaskSources
 }
 
-export type BeginResult = 'running' | 'cancel' | 'missing' | TaskState
-export type CancelResult = 'cancelling' | 'missing' | TaskState
-export type FinishOutcome = 'normal' | 'cancelled' | 'failed'
+export type { BeginResult, CancelResult, FinishOutcome }
 
 /** What a task is besides its files, fixed at submit. */
 export interface TaskOptions {
@@ -105,7 +105,7 @@ export type TaskStore = ReturnType<typeof createTaskStore>
  */
 export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: ReplicaAcks | null = null) {
   const keys = (id: string) => taskKeys(config, id)
-  const run = (script: scripts.Script, id: string, args: (string | number)[]) => script.run(redis, keyList(keys(id)), args, acks)
+  const run = <R, A extends ScriptArg[]>(script: LuaScript<R, A>, id: string, args: A) => script.run(redis, keyList(keys(id)), args, acks)
   // Outside the task's slot, so not in its Lua step; a task whose worker died
   // right between is indexed when the task is next looked at by a worker.
   const indexFinished = (id: string, ...mode: ['NX'] | []) => redis.zadd(finishedIndex(config), ...mode, Date.now(), id)
@@ -116,7 +116,6 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     await indexFinished(id)
     await deliveries.indexPending(id)
   }
-  const isFinal = (state: unknown) => state === 'completed' || state === 'partial' || state === 'failed' || state === 'cancelled'
 
   async function readAll(k: TaskKeys) {
     const res = await redis.multi().hgetall(k.meta).hgetall(k.files).exec()
@@ -131,14 +130,12 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     /** Creates the task unless it exists; then returns the existing fingerprint and state. */
     async create(id: string, spec: FileSpec[], fingerprint: string, opts: TaskOptions = { priority: 'normal' }) {
       const json = (v: object | undefined) => (v && Object.keys(v).length > 0 ? JSON.stringify(v) : '')
-      const args = [
-        ...[id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? ''],
-        ...[json(opts.headers), json(opts.mirrors), opts.maxBytesPerSecond ?? ''],
+      const args: Parameters<typeof scripts.createTask.run>[2] = [
+        id, fingerprint, JSON.stringify(spec), spec.length, now(), opts.priority, opts.callbackUrl ?? '',
+        json(opts.headers), json(opts.mirrors), opts.maxBytesPerSecond ?? '',
       ]
-      const existing = (await run(scripts.createTask, id, args)) as
-        | [string, string]
-        | null
-      return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] as TaskState } : { created: true as const }
+      const existing = await run(scripts.createTask, id, args)
+      return existing ? { created: false as const, fingerprint: existing[0], state: existing[1] } : { created: true as const }
     },
 
     async accept(id: string): Promise<void> {
@@ -146,8 +143,8 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async begin(id: string): Promise<BeginResult> {
-      const result = (await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])) as BeginResult
-      if (isFinal(result)) {
+      const result = await run(scripts.beginTask, id, [now(), config.REPLY_TTL_SECONDS])
+      if (isFinalTaskState(result)) {
         await indexFinished(id, 'NX')
         await deliveries.indexPending(id)
       }
@@ -175,7 +172,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
      * (false when it had already ended).
      */
     async finishFiles(id: string, ends: FileEnd[]): Promise<boolean[]> {
-      const args: (string | number)[] = [config.REPLY_TTL_SECONDS]
+      const args: ScriptArg[] = [config.REPLY_TTL_SECONDS]
       for (const { index, file, outcome: o } of ends) {
         const event: FileEventData = {
           index, fn: file.fn, saved_as: file.saved_as, state: o.state, bytes: o.bytes, size: o.size,
@@ -183,7 +180,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
         }
         args.push(index, o.state, o.bytes, o.size ?? '', o.httpStatus ?? '', o.error ?? '', o.attempts, file.fn, JSON.stringify(event), o.source ?? '')
       }
-      const recorded = (await run(fileScripts.finishFiles, id, args)) as number[]
+      const recorded = await run(fileScripts.finishFiles, id, args)
       return recorded.map((r) => r === 1)
     },
 
@@ -198,22 +195,20 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     },
 
     async finish(id: string, outcome: FinishOutcome, reason = ''): Promise<TaskState | null> {
-      const args = [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
-      const state = (await run(scripts.finishTask, id, args)) as TaskState | null
+      const state = await run(scripts.finishTask, id, [outcome, reason, now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()])
       if (state) await ended(id)
       return state
     },
 
     async cancel(id: string): Promise<CancelResult> {
-      const args = [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()]
-      const result = (await run(scripts.cancelTask, id, args)) as CancelResult
+      const result = await run(scripts.cancelTask, id, [now(), config.REPLY_TTL_SECONDS, config.TASK_RETENTION_SECONDS, randomUUID()])
       if (result === 'cancelled') await ended(id)
       return result
     },
 
-    /** Queues the failed and cancelled files of an ended task again: the count, -1 not ended, -2 missing. */
+    /** Queues the failed and cancelled files of an ended task again: the count, or RETRY_NOT_ENDED, RETRY_MISSING. */
     async retry(id: string, jobId: string): Promise<number> {
-      const n = (await run(scripts.retryTask, id, [jobId])) as number
+      const n = await run(scripts.retryTask, id, [jobId])
       if (n > 0) await redis.zrem(finishedIndex(config), id)
       return n
     },

@@ -2,7 +2,8 @@
 // that ended (in the task's hash), the bytes and sizes of the files still
 // running, and the speed and time left as its worker last wrote them (the
 // task's "live" field, src/worker/progress.ts). No process keeps them in memory.
-import type { TaskState, Totals } from './schemas.js'
+import type { Totals } from './schemas.js'
+import type { TaskState } from '../vocabulary.js'
 
 /** Speed is the bytes received over this window, divided by it. */
 export const SPEED_WINDOW_MS = 3000

@@ -4,7 +4,7 @@
 // delivery is leased while in flight, so a process that dies mid-attempt
 // leaves it to another one (at least once, same delivery id).
 import type { Agent } from 'undici'
-import type { TokenSigner } from '../events/token.js'
+import type { TokenSigner } from '../http/token.js'
 import { redactUrl, type Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import type { AddressPolicy } from '../net/address-policy.js'

@@ -5,6 +5,7 @@
 import { Agent, errors as undiciErrors, request } from 'undici'
 import type { AddressPolicy } from '../net/address-policy.js'
 import { BlockedAddressError, guardedConnector } from '../net/guarded-connector.js'
+import type { WebhookErrorCode } from '../vocabulary.js'
 import { DELIVERY_HEADER, SIGNATURE_HEADER, signWebhook } from './signer.js'
 
 export const WEBHOOK_TIMEOUT_MS = 10_000
@@ -12,8 +13,8 @@ export const WEBHOOK_TIMEOUT_MS = 10_000
 export interface PostResult {
   ok: boolean
   httpStatus: number | null
-  /** null when ok; else a stable code: http_error, timeout, connection_error, dns_error, blocked_address */
-  error: string | null
+  /** null when ok; else a stable code */
+  error: WebhookErrorCode | null
   /** no later attempt can succeed (the address is refused) */
   permanent: boolean
 }
@@ -54,7 +55,7 @@ export async function postWebhook(
   }
 }
 
-function failure(err: unknown, signal: AbortSignal): { error: string; permanent: boolean } {
+function failure(err: unknown, signal: AbortSignal): { error: WebhookErrorCode; permanent: boolean } {
   const blocked = err instanceof BlockedAddressError ? err : (err as { cause?: unknown })?.cause
   if (blocked instanceof BlockedAddressError) return { error: 'blocked_address', permanent: true }
   if (signal.aborted || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError) {

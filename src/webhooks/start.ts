@@ -1,7 +1,7 @@
 // The webhook loop as the configuration sets it up, in every worker process.
 import type { RedisClient } from '../redis/connection.js'
 import type { Config } from '../config.js'
-import { tokenSignerFor } from '../events/token.js'
+import { tokenSignerFor } from '../http/token.js'
 import type { Logger } from '../logger.js'
 import type { Metrics } from '../metrics.js'
 import { webhookPolicyFor } from './callback-url.js'

@@ -7,13 +7,14 @@
 import type { RedisClient } from '../redis/connection.js'
 import { LuaScript } from '../redis/script.js'
 import { taskKeys, webhookIndex, type KeyConfig } from '../tasks/keys.js'
-import type { TaskState, Totals, WebhookState, WebhookStatus } from '../tasks/schemas.js'
+import type { Totals, WebhookState, WebhookStatus } from '../tasks/schemas.js'
+import type { TaskState } from '../vocabulary.js'
 
 /** A record is kept this long after its last attempt: each attempt renews it (7 days). */
 const RECORD_TTL_SECONDS = 7 * 86_400
 
 /** ARGV: none. The delivery id of the task's last end when it is still pending, else nil. */
-const lastPending = new LuaScript(
+const lastPending = new LuaScript<string | null, []>(
   `local id = redis.call('HGET', KEYS[1], 'last')
 if id and redis.call('HGET', KEYS[1], id .. '.state') == 'pending' then return id end
 return false`,
@@ -21,7 +22,7 @@ return false`,
 )
 
 /** Takes up to ARGV[2] deliveries due at ARGV[1] (ms) and leases them until ARGV[3]. */
-const claimDue = new LuaScript(
+const claimDue = new LuaScript<string[], [now: number, limit: number, leaseUntil: number]>(
   `local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, member in ipairs(due) do redis.call('ZADD', KEYS[1], ARGV[3], member) end
 return due`,
@@ -64,13 +65,13 @@ export function createDeliveryStore(redis: RedisClient, config: KeyConfig) {
   return {
     /** Indexes the task's last delivery when it is pending and not indexed yet. */
     async indexPending(taskId: string): Promise<void> {
-      const id = (await lastPending.run(redis, [hashOf(taskId)], [])) as string | null
+      const id = await lastPending.run(redis, [hashOf(taskId)], [])
       if (id) await redis.zadd(index, 'NX', Date.now(), memberOf(taskId, id))
     },
 
     /** Deliveries due now, each leased to this caller for `leaseMs`. */
     async claimDue(limit: number, leaseMs: number, now = Date.now()): Promise<{ taskId: string; id: string }[]> {
-      const members = (await claimDue.run(redis, [index], [now, limit, now + leaseMs])) as string[]
+      const members = await claimDue.run(redis, [index], [now, limit, now + leaseMs])
       return members.map(parseMember)
     },
 

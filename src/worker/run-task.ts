@@ -11,6 +11,7 @@ import { redactUrl, type Logger } from '../logger.js'
 import { partialDir, taskDir } from '../tasks/paths.js'
 import type { Metrics } from '../metrics.js'
 import { fileSources } from '../tasks/sources.js'
+import { isFinalFileState } from '../vocabulary.js'
 import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { FileEndRecorder } from './file-ends.js'
 import { TaskProgress } from './progress.js'
@@ -72,7 +73,7 @@ export async function runTask(deps: TaskRunnerDeps, taskId: string, signal: Abor
     return
   }
 
-  const pending = task.spec.map((_, i) => i).filter((i) => !isFinal(task.states[i]))
+  const pending = task.spec.map((_, i) => i).filter((i) => !isFinalFileState(task.states[i]))
   log.info({ files: task.spec.length, pending: pending.length }, 'task started')
   const inHand = deps.maxConnectionsPerTask * FILES_PER_CONNECTION
   // Each file in hand listens for the abort while it waits for a connection,
@@ -160,5 +161,3 @@ async function endCancelled(deps: TaskRunnerDeps, taskId: string, log: Logger): 
   if (await deps.store.finish(taskId, 'cancelled')) deps.metrics.tasksFinished.inc({ state: 'cancelled' })
   log.info('task cancelled')
 }
-
-const isFinal = (s: string | undefined) => s === 'done' || s === 'failed' || s === 'cancelled'

@@ -9,7 +9,8 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { loadConfig } from '../../src/config.js'
 import { createTaskStore, type FileSpec } from '../../src/tasks/store.js'
-import { REDIS_URL } from './service.js'
+import type { FileErrorCode } from '../../src/vocabulary.js'
+import { REDIS_URL } from '../../testkit/service.js'
 
 const run = promisify(execFile)
 
@@ -18,7 +19,7 @@ export interface FixtureFile {
   /** the file's bytes, or a size for a sparse file of zeros (cheap at any size) */
   content: Buffer | number
   /** recorded as failed with this error code, and not written to disk */
-  failed?: string
+  failed?: FileErrorCode
 }
 
 /**

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { freePort } from './protocol.js'
+import { freePort } from './free-port.js'
 import { waitFor } from './service.js'
 
 const run = promisify(execFile)
@@ -53,6 +53,12 @@ export async function ask(port: number, ...args: (string | number)[]): Promise<u
   }
 }
 
+/** Kills the servers and removes their folder: how every topology here stops. */
+async function stopAll(servers: RedisServer[], dir: string): Promise<void> {
+  for (const s of servers) await s.kill()
+  await rm(dir, { recursive: true, force: true })
+}
+
 const answers = (port: number) => ask(port, 'PING').then((r) => (r === 'PONG' ? true : undefined), () => undefined)
 
 async function startRedisServer(dir: string, port: number, extra: string[] = []): Promise<RedisServer> {
@@ -82,10 +88,7 @@ export async function startReplicated(replicas = 1): Promise<Replicated> {
   return {
     url: `redis://127.0.0.1:${primary.port}`,
     servers,
-    async stop() {
-      for (const s of servers) await s.kill()
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAll(servers, dir),
   }
 }
 
@@ -158,10 +161,7 @@ export async function startSentinelSet(replicas = 2): Promise<SentinelSet> {
       servers[i] = again
       return again
     },
-    async stop() {
-      for (const s of [...sentinels, ...servers]) await s.kill()
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAll([...sentinels, ...servers], dir),
   }
 }
 
@@ -208,10 +208,7 @@ export async function startCluster(): Promise<RedisCluster> {
   return {
     nodes: nodes.join(','),
     servers,
-    async stop() {
-      for (const s of servers) await s.kill()
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAll(servers, dir),
   }
 }
 
@@ -265,8 +262,7 @@ export async function startTlsRedis(password: string): Promise<TlsRedis> {
   try {
     await waitFor(answers, 20_000, `redis-server with TLS on ${port}`)
   } catch (err) {
-    await server.kill()
-    await rm(dir, { recursive: true, force: true })
+    await stopAll([server], dir)
     throw err
   }
   return {
@@ -276,9 +272,6 @@ export async function startTlsRedis(password: string): Promise<TlsRedis> {
     password,
     url: `rediss://:${encodeURIComponent(password)}@127.0.0.1:${port}`,
     connect,
-    async stop() {
-      await server.kill()
-      await rm(dir, { recursive: true, force: true })
-    },
+    stop: () => stopAll([server], dir),
   }
 }

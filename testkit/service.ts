@@ -5,17 +5,24 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { after, before } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { Redis, type Cluster } from 'ioredis'
-import { buildApp } from '../../src/app.js'
-import { openBackend } from '../../src/backend.js'
-import { loadConfig, type Config } from '../../src/config.js'
-import { createLogger, type Logger } from '../../src/logger.js'
-import { createMetrics, type Metrics } from '../../src/metrics.js'
-import { startWorker, type TaskWorker } from '../../src/worker/worker.js'
+import { buildApp } from '../src/app.js'
+import { openBackend } from '../src/backend.js'
+import { loadConfig, type Config } from '../src/config.js'
+import { createLogger, type Logger } from '../src/logger.js'
+import { createMetrics, type Metrics } from '../src/metrics.js'
+import { startWorker, type TaskWorker } from '../src/worker/worker.js'
 import { startOrigin, type Origin } from './origin.js'
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+/**
+ * `npm run test:fast` (TEST_FAST=1) leaves out suites that start the program
+ * as processes, or run long: give it as their describe's `skip`. `npm test` runs every one.
+ */
+export const notInFastRun: string | false = process.env.TEST_FAST === '1' ? 'not in test:fast: starts processes or runs long' : false
 
 /**
  * The environment of one test file: its own queue prefix, reply prefix and
@@ -191,30 +198,82 @@ export async function spawnService(
   }
 }
 
-export interface Harness {
+export type Role = 'api' | 'worker' | 'all'
+
+export interface ServiceOptions {
+  /**
+   * What runs in this process: API and worker ('all', the default), the API
+   * alone, or nothing (the tests start processes with spawn()).
+   */
+  inProcess?: 'all' | 'api' | false
+  /** the in-process API also listens on loopback, at `base` */
+  listen?: boolean
+  /** the logger of the in-process service (to read what it logs) */
+  log?: Logger
+}
+
+/** What withService gives a suite; every field is set once the suite's `before` hooks ran. */
+export interface ServiceFixture {
+  /** the suite's environment: its own queue prefix, reply prefix and download folder */
   env: Record<string, string>
-  svc: InProcessService
   origin: Origin
-  /** the API's address: the service listens on loopback */
+  /** the service in this process (not with `inProcess: false`) */
+  svc: InProcessService
+  /** the in-process API's address, with `listen` */
   base: string
+  /** The real program as a child process with the suite's environment (and `extra`); killed after the suite. */
+  spawn(role: Role, extra?: Record<string, string>, opts?: Parameters<typeof spawnService>[1]): Promise<ChildService>
+}
+
+/** A service started by startService: what withService gives, and how to stop it all. */
+export interface StartedService extends ServiceFixture {
+  /** Kills every spawned process, closes the service and the origin, removes every key and the download folder. */
   close(): Promise<void>
 }
 
-/** A test origin and the whole service (API and worker) listening on loopback, in this process. */
-export async function startHarness(name: string, overrides: Record<string, string> = {}): Promise<Harness> {
+/** A test origin, an environment of its own and the service; for scripts, or a test that needs one of its own. */
+export async function startService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): Promise<StartedService> {
+  const children: ChildService[] = []
+  const inProcess = opts.inProcess ?? 'all'
+  const started = {} as StartedService
   const origin = await startOrigin()
   const env = await testEnv(name, overrides)
-  const svc = await startInProcess(env)
-  const base = await svc.app.listen({ port: 0, host: '127.0.0.1' })
-  return {
+  const svc = inProcess ? await startInProcess(env, inProcess === 'all', opts.log) : (undefined as unknown as InProcessService)
+  const base = svc && opts.listen ? await svc.app.listen({ port: 0, host: '127.0.0.1' }) : ''
+  return Object.assign(started, {
+    origin,
     env,
     svc,
-    origin,
     base,
-    close: async () => {
-      await svc.close()
+    async spawn(role: Role, extra: Record<string, string> = {}, spawnOpts: Parameters<typeof spawnService>[1] = {}) {
+      const child = await spawnService({ PORT: '0', ...env, ROLE: role, ...extra }, spawnOpts)
+      children.push(child)
+      return child
+    },
+    async close() {
+      for (const child of children) await child.stop('SIGKILL')
+      await svc?.close()
       await origin.close()
       await cleanEnv(env)
     },
-  }
+  })
+}
+
+/**
+ * The service for the tests of one suite (startService), started before them
+ * and, after them, every process killed, every key removed, the download
+ * folder deleted. Call it in a describe body; the fields are set once the
+ * suite's `before` hooks ran.
+ */
+export function withService(name: string, overrides: Record<string, string> = {}, opts: ServiceOptions = {}): ServiceFixture {
+  const fixture = {} as ServiceFixture
+  let started: StartedService | null = null
+  before(async () => {
+    started = await startService(name, overrides, opts)
+    Object.assign(fixture, started)
+  })
+  after(async () => {
+    await started?.close()
+  })
+  return fixture
 }
