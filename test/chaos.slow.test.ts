@@ -10,8 +10,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, REDIS_URL, spawnService, testEnv, waitFor } from '../testkit/service.js'
+import { fileBytes, type Origin } from '../testkit/origin.js'
+import { REDIS_URL, waitFor, withService } from '../testkit/service.js'
 
 const TASKS = 50
 const FILES = 20
@@ -39,8 +39,10 @@ function taskFiles(origin: Origin, t: number): Spec[] {
 }
 
 describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 }, () => {
+  const service = withService('chaos', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '4', RETRY_MAX_ATTEMPTS: '3' }, { inProcess: false })
   let origin: Origin
   let env: Record<string, string>
+  before(() => ({ env, origin } = service))
   /** Every process of the test, started or starting: a kill may hit one while it starts. */
   const procs: { role: Role; child: ChildProcess; address: string | null }[] = []
   const starting = new Set<Promise<unknown>>()
@@ -48,7 +50,7 @@ describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 },
   const start = (role: Role) => {
     const proc = { role, child: null as unknown as ChildProcess, address: null as string | null }
     // Starts overlap with kills and load: a generous start time.
-    const p = spawnService({ ...env, ROLE: role }, { startTimeoutMs: 60_000, onSpawn: (child) => (proc.child = child) })
+    const p = service.spawn(role, {}, { startTimeoutMs: 60_000, onSpawn: (child) => (proc.child = child) })
       .then((svc) => (proc.address = svc.address))
       .catch(() => {}) // killed while starting: its killer started another
       .finally(() => starting.delete(p))
@@ -75,14 +77,9 @@ describe('chaos: SIGKILL and restart of random processes', { timeout: 360_000 },
     throw new Error(`no API process answered ${path} for 60 s`)
   }
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('chaos', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '4', PORT: '0', RETRY_MAX_ATTEMPTS: '3' })
-  })
+  // Also the processes still starting, which the fixture has not taken in yet.
   after(async () => {
     for (const p of alive()) await kill(p.child)
-    await origin?.close()
-    if (env) await cleanEnv(env)
   })
 
   it('ends every task with whole files and each reply message exactly once', async () => {

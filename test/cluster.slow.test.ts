@@ -8,13 +8,13 @@ import { execFile, execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { Cluster } from 'ioredis'
 import { taskKeys } from '../src/tasks/keys.js'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, type Origin } from '../testkit/origin.js'
 import { startCluster, type RedisCluster } from '../testkit/redis-servers.js'
 import { follow } from './helpers/sse.js'
-import { cleanEnv, readReplies, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type ChildService } from '../testkit/service.js'
 
 const run = promisify(execFile)
 
@@ -28,11 +28,26 @@ function phpRedisCluster(): boolean {
 
 describe('Redis Cluster', { timeout: 120_000 }, () => {
   let cluster: RedisCluster
+  let client: Cluster
+  const connect = () => new Cluster(cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })))
+  const fixture = withService('cluster', { RETRY_MAX_ATTEMPTS: '2' }, {
+    inProcess: false,
+    setup: async () => {
+      cluster = await startCluster()
+      return {
+        env: { REDIS_CLUSTER_NODES: cluster.nodes },
+        stop: async () => {
+          client?.disconnect()
+          await cluster.stop()
+        },
+      }
+    },
+  })
   let origin: Origin
   let env: Record<string, string>
   let service: ChildService
-  let client: Cluster
-  const connect = () => new Cluster(cluster.nodes.split(',').map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })))
+  /** the legacy intake's list, of this suite's own */
+  let queue: string
   const reply = (taskId: string) => `${env.LEGACY_REPLY_PREFIX}_${taskId}`
   const api = (path: string, init?: RequestInit) => fetch(`${service.address}${path}`, init)
   const submit = async (task_id: string, task_info: { fn: string; url: string }[]) => {
@@ -42,20 +57,11 @@ describe('Redis Cluster', { timeout: 120_000 }, () => {
   }
   const status = async (taskId: string) => (await (await api(`/tasks/${taskId}`)).json()) as { state: string; files: { state: string }[] }
 
+  before(() => ({ env, origin } = fixture))
   before(async () => {
-    cluster = await startCluster()
-    origin = await startOrigin()
-    env = await testEnv('cluster', { REDIS_CLUSTER_NODES: cluster.nodes, RETRY_MAX_ATTEMPTS: '2', METRICS_PORT: '0', PORT: '0' })
-    env.LEGACY_TASK_QUEUE = `${env.QUEUE_PREFIX}:batch_download_tasks`
-    service = await spawnService({ ...env, ROLE: 'all' })
+    queue = `${env.QUEUE_PREFIX}:batch_download_tasks`
+    service = await fixture.spawn('all', { LEGACY_TASK_QUEUE: queue })
     client = connect()
-  })
-  after(async () => {
-    await service?.stop('SIGKILL')
-    client?.disconnect()
-    await cluster?.stop()
-    await origin?.close()
-    if (env) await cleanEnv(env)
   })
 
   it('keeps the reply list name PHP knows, in the slot of the task\'s own keys', () => {
@@ -122,9 +128,9 @@ describe('Redis Cluster', { timeout: 120_000 }, () => {
 
   it('takes a seed message from the legacy list', async () => {
     const files = [{ fn: 'seed.bin', url: origin.url('cl-seed', { size: 2_000 }) }]
-    await client.lpush(env.LEGACY_TASK_QUEUE!, JSON.stringify({ task_id: 'cl4', task_info: files }))
+    await client.lpush(queue, JSON.stringify({ task_id: 'cl4', task_info: files }))
     assert.deepEqual(await readReplies(reply('cl4'), 20_000, connect), ['start', 'seed.bin', 'end'])
-    assert.equal(await client.llen(env.LEGACY_TASK_QUEUE!), 0)
+    assert.equal(await client.llen(queue), 0)
   })
 
   it('lists every task, newest first, across slots', async () => {

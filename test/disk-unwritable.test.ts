@@ -5,35 +5,28 @@ import assert from 'node:assert/strict'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { captureLogs } from './helpers/logs.js'
-import { startOrigin, type Origin } from '../testkit/origin.js'
+import { type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, type InProcessService } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 describe('an unwritable DOWNLOAD_DIR', () => {
-  let base: string
+  const { log, lines } = captureLogs('info')
+  let base = ''
+  const service = withService('rodir', { LOG_LEVEL: 'info' }, {
+    log,
+    // A path through a regular file: no one, root included, can make it a folder.
+    setup: async () => {
+      base = await mkdtemp(join(tmpdir(), 'batchdl-rodir-'))
+      await writeFile(join(base, 'file'), '')
+      return { env: { DOWNLOAD_DIR: join(base, 'file', 'downloads') }, stop: () => rm(base, { recursive: true, force: true }) }
+    },
+  })
   let env: Record<string, string>
   let svc: InProcessService
   let origin: Origin
-  let lines: string[] = []
-
-  before(async () => {
-    base = await mkdtemp(join(tmpdir(), 'batchdl-rodir-'))
-    // A path through a regular file: no one, root included, can make it a folder.
-    await writeFile(join(base, 'file'), '')
-    origin = await startOrigin()
-    env = await testEnv('rodir', { DOWNLOAD_DIR: join(base, 'file', 'downloads'), LOG_LEVEL: 'info' })
-    const captured = captureLogs('info')
-    lines = captured.lines
-    svc = await startInProcess(env, true, captured.log)
-  })
-  after(async () => {
-    await svc.close()
-    await origin.close()
-    await cleanEnv({ ...env, DOWNLOAD_DIR: base })
-    await rm(base, { recursive: true, force: true })
-  })
+  before(() => ({ env, svc, origin } = service))
 
   it('is said at start and by /health/ready', async () => {
     await waitFor(async () => (lines.some((l) => l.includes('cannot be written')) ? true : undefined), 5_000, 'the start-up log line')

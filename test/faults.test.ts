@@ -6,13 +6,13 @@ import { execFileSync } from 'node:child_process'
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { startEmbeddedRedis, type EmbeddedRedis } from '../src/redis/embedded.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
 import { freePort } from '../testkit/free-port.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, spawnService, startInProcess, testEnv, waitFor, withService, type ChildService, type InProcessService, notInFastRun } from '../testkit/service.js'
+import { readReplies, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const fns = (n: number, prefix = 'f') => Array.from({ length: n }, (_, i) => `${prefix}${i}.bin`)
 
@@ -78,34 +78,31 @@ describe('misbehaving origins', () => {
 })
 
 describe('disk full', () => {
-  let env: Record<string, string>
-  let svc: InProcessService | null = null
-  let origin: Origin
-  let mountPoint: string
+  let mountPoint = ''
   let mounted = false
-
-  before(async () => {
-    mountPoint = await mkdtemp(join(tmpdir(), 'batchdl-tmpfs-'))
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], { stdio: 'pipe' })
-      mounted = true
-    } catch (err) {
-      console.log(`# disk-full case skipped: cannot mount a 1 MiB tmpfs (${(err as Error).message.split('\n')[0]})`)
-      return
-    }
-    origin = await startOrigin()
-    env = await testEnv('diskfull', { DOWNLOAD_DIR: mountPoint })
-    svc = await startInProcess(env)
+  const service = withService('diskfull', {}, {
+    // A 1 MiB tmpfs is the download folder: the suite's service is started on it.
+    setup: async () => {
+      mountPoint = await mkdtemp(join(tmpdir(), 'batchdl-tmpfs-'))
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mountPoint], { stdio: 'pipe' })
+        mounted = true
+      } catch (err) {
+        console.log(`# disk-full case skipped: cannot mount a 1 MiB tmpfs (${(err as Error).message.split('\n')[0]})`)
+      }
+      return {
+        env: mounted ? { DOWNLOAD_DIR: mountPoint } : undefined,
+        stop: async () => {
+          if (mounted) execFileSync('umount', [mountPoint])
+          await rm(mountPoint, { recursive: true, force: true })
+        },
+      }
+    },
   })
-  after(async () => {
-    await svc?.close()
-    await origin?.close()
-    if (mounted) {
-      await cleanEnv({ ...env, DOWNLOAD_DIR: join(mountPoint, 'none') })
-      execFileSync('umount', [mountPoint])
-    }
-    await rm(mountPoint, { recursive: true, force: true })
-  })
+  let env: Record<string, string>
+  let svc: InProcessService
+  let origin: Origin
+  before(() => ({ env, svc, origin } = service))
 
   it('fails the file that does not fit with disk_full, removes its partial file, and goes on', async (t) => {
     if (!mounted) return t.skip('no tmpfs')
@@ -113,9 +110,9 @@ describe('disk full', () => {
       { fn: 'huge.bin', url: origin.url('huge-enospc', { size: 3 * 1024 * 1024 }) },
       { fn: 'small.bin', url: origin.url('small-enospc', { size: 10_000 }) },
     ]
-    await svc!.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'full', task_info: files } })
+    await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'full', task_info: files } })
     assertProtocol(await readReplies(`${env.LEGACY_REPLY_PREFIX}_full`), ['huge.bin', 'small.bin'])
-    const status = (await svc!.app.inject({ method: 'GET', url: '/tasks/full' })).json()
+    const status = (await svc.app.inject({ method: 'GET', url: '/tasks/full' })).json()
     assert.equal(status.files[0].state, 'failed')
     assert.equal(status.files[0].error, 'disk_full')
     assert.equal(status.files[1].state, 'done')
@@ -123,7 +120,7 @@ describe('disk full', () => {
     assert.deepEqual(await readdir(join(mountPoint, '.partial')), [], 'no partial file left')
 
     // The worker is fine: the next task downloads.
-    await svc!.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'after', task_info: [{ fn: 'a.bin', url: origin.url('after-enospc', { size: 1000 }) }] } })
+    await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'after', task_info: [{ fn: 'a.bin', url: origin.url('after-enospc', { size: 1000 }) }] } })
     assertProtocol(await readReplies(`${env.LEGACY_REPLY_PREFIX}_after`), ['a.bin'])
   })
 })
@@ -132,29 +129,29 @@ describe('Redis restarts and outages', { skip: notInFastRun }, () => {
   let dataDir: string
   let port: number
   let redisServer: EmbeddedRedis | null = null
+  // A Redis of the suite's own, with an append-only file, that the test stops and starts again.
+  const service = withService('redisfault', { JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3' }, {
+    inProcess: false,
+    setup: async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'batchdl-aof-'))
+      port = await freePort()
+      redisServer = await startEmbeddedRedis(dataDir, port)
+      return {
+        env: { REDIS_URL: redisServer.url },
+        stop: async () => {
+          await redisServer?.stop()
+          await rm(dataDir, { recursive: true, force: true })
+        },
+      }
+    },
+  })
   let env: Record<string, string>
   let origin: Origin
-  const children: ChildService[] = []
-
-  before(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'batchdl-aof-'))
-    port = await freePort()
-    redisServer = await startEmbeddedRedis(dataDir, port)
-    origin = await startOrigin()
-    env = await testEnv('redisfault', { REDIS_URL: redisServer.url, PORT: '0', JOB_LOCK_MS: '2000', MAX_CONNECTIONS_PER_TASK: '3' })
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await redisServer?.stop()
-    await origin.close()
-    await rm(dataDir, { recursive: true, force: true })
-    await rm(env.DOWNLOAD_DIR!, { recursive: true, force: true })
-  })
+  before(() => ({ env, origin } = service))
 
   it('finishes a task across a Redis restart and an outage longer than the job lock', async () => {
-    const api = await spawnService({ ...env, ROLE: 'api' })
-    const worker = await spawnService({ ...env, ROLE: 'worker' })
-    children.push(api, worker)
+    const api = await service.spawn('api')
+    await service.spawn('worker')
     const size = 150_000
     const task_info = fns(9).map((fn, i) => ({ fn, url: origin.url(`rf-${i}`, { size, rate: 150_000 }) }))
     const res = await fetch(`${api.address}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_id: 'rr', task_info }) })
@@ -183,8 +180,7 @@ describe('Redis restarts and outages', { skip: notInFastRun }, () => {
     const redis = new Redis(redisServer!.url)
     await redis.config('SET', 'maxmemory-policy', 'allkeys-lru')
     try {
-      const api = await spawnService({ ...env, ROLE: 'api' })
-      children.push(api)
+      const api = await service.spawn('api')
       await waitFor(async () => (api.logs.some((l) => l.includes('maxmemory-policy is allkeys-lru')) ? true : undefined), 5000, 'the warning')
     } finally {
       await redis.config('SET', 'maxmemory-policy', 'noeviction')

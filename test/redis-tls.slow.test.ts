@@ -7,42 +7,36 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { before, describe, it } from 'node:test'
+import { fileBytes, type Origin } from '../testkit/origin.js'
 import { startTlsRedis, type TlsRedis } from '../testkit/redis-servers.js'
-import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { waitFor, withService } from '../testkit/service.js'
 
 const START_MS = 60_000
 
 describe('Redis over TLS with a password', { timeout: 180_000 }, () => {
   let redis: TlsRedis
+  // The task's keys go with the server; the download folder is what the fixture removes.
+  const service = withService('tls', {}, {
+    inProcess: false,
+    setup: async () => {
+      redis = await startTlsRedis(`pw-${randomBytes(8).toString('hex')}`)
+      return { env: { REDIS_URL: redis.url, NODE_EXTRA_CA_CERTS: redis.caFile }, stop: () => redis.stop() }
+    },
+  })
   let origin: Origin
   let env: Record<string, string>
-  const children: ChildService[] = []
+  before(() => ({ env, origin } = service))
   const withPassword = (password: string) => `rediss://:${password}@127.0.0.1:${redis.port}`
 
-  before(async () => {
-    redis = await startTlsRedis(`pw-${randomBytes(8).toString('hex')}`)
-    origin = await startOrigin()
-    env = await testEnv('tls', { REDIS_URL: redis.url, NODE_EXTRA_CA_CERTS: redis.caFile, PORT: '0' })
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await redis?.stop()
-    await origin?.close()
-    // The task's keys went with the server; the download folder is what is left.
-    if (env) await cleanEnv(env)
-  })
-
   it('downloads a task and writes the reply list over TLS, and is ready', async () => {
-    const service = await spawnService({ ...env, ROLE: 'all' }, { startTimeoutMs: START_MS })
-    children.push(service)
+    const all = await service.spawn('all', {}, { startTimeoutMs: START_MS })
     const files = [
       { fn: 'a.bin', url: origin.url('tls-a', { size: 70_000 }) },
       { fn: 'b.bin', url: origin.url('tls-b', { size: 1_000 }) },
       { fn: 'c.bin', url: origin.url('tls-c', { size: 200_000 }) },
     ]
-    const res = await fetch(`${service.address}/tasks`, {
+    const res = await fetch(`${all.address}/tasks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ task_id: 'tls1', task_info: files }),
@@ -67,19 +61,16 @@ describe('Redis over TLS with a password', { timeout: 180_000 }, () => {
     for (const [name, size, fn] of [['tls-a', 70_000, 'a.bin'], ['tls-b', 1_000, 'b.bin'], ['tls-c', 200_000, 'c.bin']] as const) {
       assert.deepEqual(await readFile(join(env.DOWNLOAD_DIR!, 'tls1', fn)), fileBytes(name, size), fn)
     }
-    const ready = await fetch(`${service.address}/health/ready`)
+    const ready = await fetch(`${all.address}/health/ready`)
     assert.equal(ready.status, 200, await ready.clone().text())
-    assert.ok(!service.logs.join('\n').includes(redis.password), 'the password is not logged')
+    assert.ok(!all.logs.join('\n').includes(redis.password), 'the password is not logged')
   })
 
   it('with a wrong password, a worker stops at start naming the refusal, without logging the password', async () => {
     const wrong = `wrong-${randomBytes(8).toString('hex')}`
-    // spawnService rejects with the logs when the process exits before it started.
-    const err = await spawnService({ ...env, ROLE: 'all', REDIS_URL: withPassword(wrong) }, { startTimeoutMs: START_MS }).then(
-      (s) => {
-        children.push(s)
-        return null
-      },
+    // spawn() rejects with the logs when the process exits before it started.
+    const err = await service.spawn('all', { REDIS_URL: withPassword(wrong) }, { startTimeoutMs: START_MS }).then(
+      () => null,
       (e: Error) => e,
     )
     assert.ok(err, 'the service did not start')
@@ -94,8 +85,7 @@ describe('Redis over TLS with a password', { timeout: 180_000 }, () => {
 
   it('with a wrong password, an API process stays up and answers /health/ready with 503', async () => {
     const wrong = `wrong-${randomBytes(8).toString('hex')}`
-    const api = await spawnService({ ...env, ROLE: 'api', REDIS_URL: withPassword(wrong) }, { startTimeoutMs: START_MS })
-    children.push(api)
+    const api = await service.spawn('api', { REDIS_URL: withPassword(wrong) }, { startTimeoutMs: START_MS })
     const ready = await fetch(`${api.address}/health/ready`)
     assert.equal(ready.status, 503)
     assert.deepEqual(await ready.json(), { status: 'unavailable', reason: 'Redis does not answer' })

@@ -7,48 +7,36 @@
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { after, before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/origin.js'
 import { startSentinelSet, type SentinelSet } from '../testkit/redis-servers.js'
 import { compareIds } from '../src/events/stream.js'
 import { follow } from './helpers/sse.js'
-import { cleanEnv, spawnService, testEnv, waitFor, type ChildService } from '../testkit/service.js'
+import { waitFor, withService } from '../testkit/service.js'
 
 const FILES = 200
 const SIZE = 30_000
 
 describe('Sentinel failover mid-task', { timeout: 120_000 }, () => {
   let set: SentinelSet
-  let origin: Origin
-  let env: Record<string, string>
-  const children: ChildService[] = []
-
-  before(async () => {
-    set = await startSentinelSet(2)
-    origin = await startOrigin()
-    env = await testEnv('sentinel', {
-      REDIS_SENTINELS: set.sentinels,
-      REDIS_SENTINEL_MASTER: set.master,
-      REDIS_REPLICA_ACKS: '1',
-      REDIS_REPLICA_ACK_TIMEOUT_MS: '2000',
-      MAX_CONNECTIONS_PER_TASK: '10',
-      METRICS_PORT: '0',
-      PORT: '0',
-    })
-  })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await set?.stop()
-    await origin?.close()
-    if (env) await cleanEnv(env)
+  const service = withService('sentinel', {
+    REDIS_REPLICA_ACKS: '1',
+    REDIS_REPLICA_ACK_TIMEOUT_MS: '2000',
+    MAX_CONNECTIONS_PER_TASK: '10',
+  }, {
+    inProcess: false,
+    setup: async () => {
+      set = await startSentinelSet(2)
+      return { env: { REDIS_SENTINELS: set.sentinels, REDIS_SENTINEL_MASTER: set.master }, stop: () => set.stop() }
+    },
   })
 
   it('completes the task across the failover: files byte-identical, each reply message exactly once, events in order', async () => {
+    const { env, origin } = service
     const t0 = Date.now()
-    const api = await spawnService({ ...env, ROLE: 'api' })
-    children.push(api)
-    children.push(await spawnService({ ...env, ROLE: 'worker' }))
+    const api = await service.spawn('api')
+    await service.spawn('worker')
     const files = Array.from({ length: FILES }, (_, i) => ({ fn: `s${i}.bin`, url: origin.url(`sentinel-${i}`, { size: SIZE, rate: 60_000 }) }))
     const res = await fetch(`${api.address}/tasks`, {
       method: 'POST',

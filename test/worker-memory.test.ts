@@ -1,31 +1,25 @@
 // A worker run as docker-compose.yml runs it collects its garbage when it
 // goes idle: V8's trace shows the full GC that worker.ts asks for.
 import assert from 'node:assert/strict'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { workerRuntime } from '../scripts/worker-runtime.js'
-import { startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, readReplies, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
+import { type Origin } from '../testkit/origin.js'
+import { readReplies, waitFor, withService, type ChildService, notInFastRun } from '../testkit/service.js'
 
 /** What --trace-gc prints for a collection that gc() asked for. */
 const REQUESTED_GC = /Mark-Compact .* testing; GC in old space requested/
 
 describe('worker memory', { skip: notInFastRun }, () => {
+  const service = withService('wmemory', {}, { inProcess: false })
   let env: Record<string, string>
   let origin: Origin
   let worker: ChildService
   const requestedGcs = () => worker.logs.filter((l) => REQUESTED_GC.test(l)).length
 
+  before(() => ({ env, origin } = service))
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('wmemory', { PORT: '0' })
     const runtime = workerRuntime()
-    worker = await spawnService({ ...env, ...runtime.env, ROLE: 'all' }, { nodeArgs: [...runtime.nodeArgs, '--trace-gc'] })
-  })
-  after(async () => {
-    await worker.stop()
-    await origin.close()
-    await cleanEnv(env)
+    worker = await service.spawn('all', runtime.env, { nodeArgs: [...runtime.nodeArgs, '--trace-gc'] })
   })
 
   it('runs a full GC once the last task of the worker has ended, and not before', async () => {
@@ -39,7 +33,7 @@ describe('worker memory', { skip: notInFastRun }, () => {
     assert.equal(res.status, 202)
     const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_idle-gc`, 20_000)
     assert.equal(replies.at(-1), 'end')
-    for (let i = 0; i < 100 && requestedGcs() === 0; i++) await sleep(50)
+    await waitFor(async () => (requestedGcs() > 0 ? true : undefined), 5000, 'a full GC asked for')
     assert.equal(requestedGcs(), 1)
   })
 })

@@ -1,23 +1,20 @@
 // A ROLE=worker process serves its own /metrics on METRICS_PORT.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
+import { before, describe, it } from 'node:test'
 import { freePort } from '../testkit/free-port.js'
-import { cleanEnv, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
+import { withService, notInFastRun } from '../testkit/service.js'
 
 describe('worker metrics port', { skip: notInFastRun }, () => {
-  let env: Record<string, string>
-  let worker: ChildService
   let port: number
-
-  before(async () => {
-    port = await freePort()
-    env = await testEnv('wmetrics', { METRICS_PORT: String(port), API_KEYS: 'scrape-key' })
-    worker = await spawnService({ ...env, ROLE: 'worker' })
+  const service = withService('wmetrics', { API_KEYS: 'scrape-key' }, {
+    inProcess: false,
+    // A fixed port of its own: the second worker below must find it taken.
+    setup: async () => {
+      port = await freePort()
+      return { env: { METRICS_PORT: String(port) } }
+    },
   })
-  after(async () => {
-    await worker.stop()
-    await cleanEnv(env)
-  })
+  before(() => service.spawn('worker'))
 
   it('answers /metrics with the worker figures and nothing else, to a caller with a key', async () => {
     const refused = await fetch(`http://127.0.0.1:${port}/metrics`)
@@ -32,7 +29,7 @@ describe('worker metrics port', { skip: notInFastRun }, () => {
   })
 
   it('lets a second worker on the same host start, saying its metrics port is taken', async () => {
-    const second = await spawnService({ ...env, ROLE: 'worker' })
+    const second = await service.spawn('worker')
     try {
       assert.equal(second.child.exitCode, null)
       assert.ok(
