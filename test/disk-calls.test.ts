@@ -9,10 +9,6 @@ import { DiskCalls, type DiskCallsOptions } from '../src/download/disk-calls.js'
 import { createLogger } from '../src/logger.js'
 
 let dir: string
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'batchdl-disk-calls-'))
-})
-after(() => rm(dir, { recursive: true, force: true }))
 
 /** A DiskCalls whose clock moves `callMs` each time it is read (so each call takes that long), and the warnings it logs. */
 function diskWithClock(opts: DiskCallsOptions = {}) {
@@ -34,6 +30,13 @@ async function writeFile(disk: DiskCalls, name: string, body: string): Promise<n
 }
 
 describe('DiskCalls', () => {
+  // In the suite, not at the top level: test:fast runs several files in one
+  // process, where the top level's hooks are not this file's.
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'batchdl-disk-calls-'))
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
   it('keeps calls on the event loop while the disk answers fast', async () => {
     const { disk, warnings } = diskWithClock()
     for (let i = 0; i < 10; i++) await writeFile(disk, `fast-${i}`, `file ${i}`)

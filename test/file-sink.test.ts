@@ -16,10 +16,6 @@ import { createLogger } from '../src/logger.js'
 
 const disk = new DiskCalls(createLogger('silent'))
 let dir: string
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'batchdl-sink-'))
-})
-after(() => rm(dir, { recursive: true, force: true }))
 
 /** Pushes the data in the given chunk sizes, waiting whenever the sink asks to. */
 async function pushAll(sink: FileSink, data: Buffer, sizes: number[]): Promise<void> {
@@ -31,6 +27,13 @@ async function pushAll(sink: FileSink, data: Buffer, sizes: number[]): Promise<v
 }
 
 describe('FileSink', () => {
+  // In the suite, not at the top level: test:fast runs several files in one
+  // process, where the top level's hooks are not this file's.
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'batchdl-sink-'))
+  })
+  after(() => rm(dir, { recursive: true, force: true }))
+
   it('lands every byte in order, for chunks smaller than, straddling and larger than a batch', async () => {
     const data = randomBytes(3 * BATCH_BYTES + 12_345)
     for (const sizes of [[1], [65_536], [100_000, 7, BATCH_BYTES - 1], [BATCH_BYTES], [2 * BATCH_BYTES + 3]]) {
