@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { webhookIndex } from '../src/tasks/keys.js'
 import { backoffMs } from '../src/webhooks/deliveries.js'
+import { memberOf } from '../src/webhooks/store.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
 import { type Origin } from '../testkit/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
@@ -228,8 +229,9 @@ describe('webhooks without WEBHOOK_SECRET, or to a refused address', () => {
 })
 
 describe('webhook durability', { skip: notInFastRun }, () => {
-  // Slow enough backoff that the delivery is pending, not in flight, when the processes die.
-  const service = withService('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '4000', WEBHOOK_RETRY_MAX_DELAY_MS: '4000' }, { inProcess: false })
+  // A retry due 5 to 10 s after a failed attempt: time to kill the processes
+  // while the delivery waits in the index, neither in flight nor retried.
+  const service = withService('webhooks-restart', { ...FAST, WEBHOOK_RETRY_BASE_MS: '10000', WEBHOOK_RETRY_MAX_DELAY_MS: '10000' }, { inProcess: false })
   let origin: Origin
   let r: Receiver
 
@@ -270,6 +272,7 @@ describe('webhook durability', { skip: notInFastRun }, () => {
   })
 
   it('delivers a pending delivery after the worker and the API were killed and started again', async () => {
+    const { env } = service
     r.then = 503
     const first = await service.spawn('all')
     const res = await fetch(`${first.address}/tasks`, {
@@ -278,21 +281,35 @@ describe('webhook durability', { skip: notInFastRun }, () => {
       body: JSON.stringify({ task_id: 'durable', callback_url: r.url, task_info: [{ fn: 'a.bin', url: origin.url('wh-durable.bin') }] }),
     })
     assert.equal(res.status, 202)
+    type Hook = { state: string; attempts: number; delivery_id: string; next_attempt_at: string | null }
     const pending = await waitFor(async () => {
-      const s = (await (await fetch(`${first.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
+      const s = (await (await fetch(`${first.address}/tasks/durable`)).json()) as { webhook?: Hook }
       return s.webhook?.attempts === 1 ? s.webhook : undefined
-    }, 10_000, 'the first attempt recorded')
+    }, 20_000, 'the first attempt recorded')
     assert.equal(pending.state, 'pending')
+    // The attempt is recorded in two steps: the delivery's hash, then its place
+    // in the index. Killed between the two, the delivery would stay leased (for
+    // 30 s) instead of due at next_attempt_at; so the kill waits for the second.
+    const dueAt = Date.parse(pending.next_attempt_at!)
+    const redis = new Redis(REDIS_URL)
+    try {
+      const index = webhookIndex({ QUEUE_PREFIX: env.QUEUE_PREFIX!, LEGACY_REPLY_PREFIX: env.LEGACY_REPLY_PREFIX! })
+      const member = memberOf('durable', pending.delivery_id)
+      await waitFor(async () => (Number(await redis.zscore(index, member)) === dueAt ? true : undefined), 5_000, 'the retry in the index')
+    } finally {
+      redis.disconnect()
+    }
     await first.stop('SIGKILL')
+    assert.ok(Date.now() < dueAt, 'killed before the retry was due')
 
     r.then = 200
     // One after the other: two starting at once on a loaded machine may each take longer than spawnService waits.
     const api = await service.spawn('api')
     await service.spawn('worker')
     const s = await waitFor(async () => {
-      const st = (await (await fetch(`${api.address}/tasks/durable`)).json()) as { webhook?: { state: string; attempts: number; delivery_id: string } }
+      const st = (await (await fetch(`${api.address}/tasks/durable`)).json()) as { webhook?: Hook }
       return st.webhook?.state === 'delivered' ? st.webhook : undefined
-    }, 20_000, 'the delivery made by the new worker')
+    }, 30_000, 'the delivery made by the new worker')
     assert.equal(s.delivery_id, pending.delivery_id)
     assert.equal(s.attempts, 2)
     assert.deepEqual(r.received.map((x) => x.status), [503, 200])
