@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
+import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
@@ -14,7 +14,8 @@ interface Status {
   finished_at: string
 }
 
-describe('bandwidth caps', () => {
+// Timed transfers of 8 and 3 s: not in the fast run (the token bucket has unit tests).
+describe('bandwidth caps', { skip: notInFastRun }, () => {
   let origin: Origin
   const opened: { env: Record<string, string>; svc: InProcessService }[] = []
 
