@@ -77,6 +77,8 @@ export interface Origin {
   hits(name: string): number
   /** the most requests in progress at once since the origin started (or since resetPeak) */
   peakConcurrent(): number
+  /** TCP connections accepted since the origin started: fewer than requests when clients keep them alive */
+  connections(): number
   resetPeak(): void
   close(): Promise<void>
 }
@@ -86,9 +88,11 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const requests: OriginRequest[] = []
   let concurrent = 0
   let peak = 0
+  let connections = 0
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy())
   })
+  server.on('connection', () => connections++)
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://origin')
@@ -226,6 +230,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     requests,
     hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
     peakConcurrent: () => peak,
+    connections: () => connections,
     resetPeak: () => (peak = concurrent),
     close: async () => {
       server.closeAllConnections()

@@ -65,6 +65,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   private refusal: DownloadError | null = null
   private drained = 0
   private complete = false
+  /** where the answer's body ends in the file: past the segment's end once the segment was cut short */
+  private answerEnd = Infinity
   /** why the transfer stopped this request, once it did */
   private stopped: unknown = null
   private readonly speed: SpeedCheck
@@ -189,8 +191,10 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
         throw new RestartError('the server answered another range or version', this.status)
       }
       size = range.total
+      this.answerEnd = range.end
     } else {
       size = contentLength(headers['content-length'])
+      this.answerEnd = size ?? Infinity
     }
     if (size !== null && size > this.ctx.policy.maxBytes) {
       throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, this.status)
@@ -212,8 +216,9 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     this.ctx.progress.bytes += chunk.length
     this.ctx.hash()?.update(chunk)
     const wait = chunk.length > 0 ? this.sink!.push(chunk) : null
-    if (this.complete) {
-      // The rest of the body belongs to another segment: this request is done.
+    // The rest of the body belongs to another segment: this request is done. A body
+    // that ends where the segment does ends by itself, and keeps its connection.
+    if (this.complete && this.segment.end < this.answerEnd) {
       const finish = () => this.fail(null)
       if (wait) wait.then(finish, (err: unknown) => this.fail(err))
       else finish()
