@@ -65,6 +65,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   private refusal: DownloadError | null = null
   private drained = 0
   private complete = false
+  /** the answer was taken and its bytes go to the file */
+  private answered = false
   /** where the answer's body ends in the file: past the segment's end once the segment was cut short */
   private answerEnd = Infinity
   /** why the transfer stopped this request, once it did */
@@ -90,6 +92,11 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     ctx.signal.addEventListener('abort', this.onAbort, { once: true })
   }
 
+  /** Whether bytes of the answer go to the file now: a request that may be stopped where it stands. */
+  get receiving(): boolean {
+    return this.answered && !this.complete
+  }
+
   /** The next byte this request writes: where a split of its segment may start. */
   get position(): number {
     return this.from + this.pushed
@@ -113,6 +120,19 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   abort(reason: unknown): void {
     this.stopped ??= reason
     if (this.controller) this.fail(reason)
+  }
+
+  /**
+   * Ends the request where it stands, as if its range ended there: the
+   * segment shrinks to the bytes pushed so far, which land on close. Another
+   * request fetches the rest.
+   */
+  stop(): void {
+    if (this.complete) return
+    this.segment.end = this.position
+    this.complete = true
+    if (this.controller) this.fail(null)
+    else this.stopped ??= new Error('the range was given up')
   }
 
   /** Rewinds to byte 0 of a new version: the whole file came instead of a range. */
@@ -202,6 +222,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     const ranges = this.status === 206 || headers['accept-ranges'] === 'bytes'
     await this.ctx.onAnswer({ status: this.status, size, validator, ranges }, this)
     this.sink ??= await this.opening
+    this.answered = true
   }
 
   private take(chunk: Buffer): void {
