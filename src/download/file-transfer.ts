@@ -7,21 +7,20 @@
 // so that whoever runs the next attempt, in this worker or another, fetches
 // only what is missing.
 import { RestartError, type AnswerInfo } from './answer-check.js'
-import { DownloadError } from './errors.js'
+import { AttemptRecord } from './attempt-record.js'
 import { completeFile, type Transferred } from './file-completion.js'
 import { FileDigest } from './file-digest.js'
+import { FirstAnswer } from './first-answer.js'
 import { RangeBook } from './range-book.js'
-import { ResumeState, RESUME_MIN_BYTES, type Segment } from './resume-state.js'
+import type { Segment } from './resume-state.js'
 import { RunningRequests } from './running-requests.js'
 import type { SegmentReceiver } from './segment-receiver.js'
 import { SegmentSender } from './segment-sender.js'
 import type { DownloadRequest, Downloader, ExtraWanter, Release, Yielder } from './types.js'
 
-/** How often a running file's record is brought up to date: what a kill -9 may cost to fetch again, per connection. */
-const SAVE_INTERVAL_MS = 1000
 export class FileTransfer implements ExtraWanter, Yielder {
   readonly host: string
-  private state: ResumeState | null = null
+  private readonly record: AttemptRecord
   private lead: SegmentReceiver | null = null
   private readonly requests = new RunningRequests(() => {
     this.req.extra?.forget(this)
@@ -30,20 +29,21 @@ export class FileTransfer implements ExtraWanter, Yielder {
   private readonly book = new RangeBook()
   private readonly digest: FileDigest
   private readonly sender: SegmentSender
-  private status = 0
-  private size: number | null = null
+  private readonly first: FirstAnswer
   private wanting = false
-  private timer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly downloader: Downloader,
     private readonly req: DownloadRequest,
     private readonly attempt: number,
     /** false: this attempt uses one connection (a server ignored a range before) */
-    private split: boolean,
+    split: boolean,
   ) {
     this.host = new URL(req.url).host
     this.digest = new FileDigest(req.sha256)
+    this.record = new AttemptRecord(req.tmp, () => this.requests.syncDone())
+    const { record, book, digest, requests } = this
+    this.first = new FirstAnswer({ record, book, digest, requests, progress: req.progress }, split)
     this.sender = new SegmentSender(downloader, req, {
       policy: downloader.policy,
       progress: req.progress,
@@ -58,32 +58,30 @@ export class FileTransfer implements ExtraWanter, Yielder {
   async run(): Promise<Transferred> {
     const { req } = this
     const resuming = req.mayHavePartial || this.attempt > 1
-    this.state = resuming ? await ResumeState.load(req.tmp) : null
-    if (resuming && !this.state) await ResumeState.forget(req.tmp)
+    const state = await this.record.load(resuming)
     const release = await req.acquireConnection(this.host)
     req.progress.attempt = this.attempt
     let lead: Segment = { start: 0, end: Infinity, done: 0 }
-    if (this.state) {
-      const [first, ...rest] = this.state.missing()
+    if (state) {
+      const [first, ...rest] = state.missing()
       lead = first!
       this.book.waitFor(rest)
-      req.progress.bytes = this.state.received()
-      req.progress.size = this.state.size
+      req.progress.bytes = state.received()
+      req.progress.size = state.size
       this.digest.outOfOrder()
-      this.state.beforeSave = () => this.requests.syncDone()
     } else {
       req.progress.bytes = 0
       this.digest.fromStart()
     }
-    this.lead = this.start(lead, release, !this.state)
+    this.lead = this.start(lead, release, !state)
     await this.requests.settled
     return this.finish()
   }
 
   /** The scheduler offers one more connection: a missing range or half of the widest running one. */
   offer(release: Release): boolean {
-    const state = this.state
-    if (!state || this.stopped || !this.split) return (this.wanting = false)
+    const state = this.record.state
+    if (!state || this.stopped || !this.first.split) return (this.wanting = false)
     // A capped file that reads at its cap gains nothing from one more connection but one more idle socket.
     if (this.req.throttle?.saturated()) return (this.wanting = false)
     const segment = this.book.plan(this.requests.receivers(), this.downloader.policy.segmentMinBytes ?? 0)
@@ -123,7 +121,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
    * of its range waits, first in line, for this file's next connection.
    */
   yieldOne(): boolean {
-    const state = this.state
+    const state = this.record.state
     if (!state || this.stopped) return false
     const rest = this.book.yieldOne(this.requests.receivers())
     if (!rest) return false
@@ -133,7 +131,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
   }
 
   private start(segment: Segment, release: Release, create: boolean): SegmentReceiver {
-    const { state } = this
+    const { state } = this.record
     const receiver = this.sender.receiver(segment, create, state ? { validator: state.validator, size: state.size } : null)
     this.requests.add(receiver, release)
     this.sender.send(receiver)
@@ -149,42 +147,15 @@ export class FileTransfer implements ExtraWanter, Yielder {
       if (info.status !== 206) throw new RestartError('the server answered a range with the whole file', info.status)
       return
     }
-    this.status = info.status
-    if (this.state && info.status !== 206) {
-      // The whole file came instead of the rest: a new version, or no ranges.
-      // While this is the only connection, it starts over in place.
-      if (this.requests.othersRunning) throw new RestartError('the server answered a range with the whole file', info.status)
-      await receiver.rewind()
-      Object.assign(receiver.segment, { start: 0, end: Infinity, done: 0 })
-      this.book.clear()
-      this.state = null
-      this.split = false
-      this.req.progress.bytes = 0
-      this.digest.fromStart()
-    }
-    if (!this.state) {
-      this.size = info.size
-      // Known as soon as the server says it, for progress: not only at the end.
-      this.req.progress.size = info.size
-      if (info.size !== null) receiver.segment.end = info.size
-      await receiver.opened()
-      if (info.size !== null && info.validator && info.size >= RESUME_MIN_BYTES) {
-        this.state = new ResumeState(this.req.tmp, info.validator, info.size, [receiver.segment])
-        this.state.beforeSave = () => this.requests.syncDone()
-        await this.state.save()
-      }
-    }
-    const state = this.state
+    const state = await this.first.take(info, receiver)
     if (!state) return
-    this.size = state.size
     const minBytes = this.downloader.policy.segmentMinBytes ?? 0
-    const splittable = this.split && info.ranges && minBytes > 0 && (this.book.anyWaiting || state.size >= 2 * minBytes)
-    if (this.split && info.ranges) this.req.extra?.mayYield(this)
-    this.timer ??= setInterval(() => {
-      void state.save().catch(() => {})
+    const splittable = this.first.split && info.ranges && minBytes > 0 && (this.book.anyWaiting || state.size >= 2 * minBytes)
+    if (this.first.split && info.ranges) this.req.extra?.mayYield(this)
+    this.record.keepSaving(() => {
       // Under a cap, more connections only once one has shown that the origin, not the cap, sets the pace.
       if (splittable && this.req.throttle && !this.req.throttle.saturated()) this.wantMore()
-    }, SAVE_INTERVAL_MS)
+    })
     if (splittable && !this.req.throttle) this.wantMore()
   }
 
@@ -212,7 +183,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
       (e: unknown) => this.requests.fail(e),
     ).finally(() => {
       this.requests.leave()
-      if (!this.requests.failed && this.split && this.state) this.wantMore()
+      if (!this.requests.failed && this.first.split && this.record.state) this.wantMore()
       this.requests.check()
     })
   }
@@ -245,18 +216,15 @@ export class FileTransfer implements ExtraWanter, Yielder {
 
   private async finish(): Promise<Transferred> {
     const { req } = this
-    if (this.timer) clearInterval(this.timer)
     req.extra?.forget(this)
     req.extra?.forgetYielder(this)
     this.wanting = false
     const failure = this.requests.failed
-    if (failure) {
-      const resumable = !(failure instanceof DownloadError) || failure.resumable
-      if (this.state && resumable) await this.state.save().catch(() => {})
-      throw failure
-    }
-    const bytes = this.state ? this.state.received() : this.lead!.pushed
+    await this.record.end(failure)
+    if (failure) throw failure
+    const { state } = this.record
+    const bytes = state ? state.received() : this.lead!.pushed
     const { disk } = this.downloader
-    return completeFile({ bytes, size: this.size, status: this.status, disk, digest: this.digest, tmp: req.tmp, dest: req.dest, recorded: this.state !== null })
+    return completeFile({ bytes, size: this.first.size, status: this.first.status, disk, digest: this.digest, tmp: req.tmp, dest: req.dest, recorded: state !== null })
   }
 }
