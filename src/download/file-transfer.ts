@@ -1,11 +1,11 @@
-// One attempt at one file, over one connection or several. The first
-// connection asks for the whole file (or, resuming, for the first missing
-// range). Once its answer shows a known size, a strong validator and range
-// support, the file takes the connections the scheduler offers when nothing
-// else waits: each fetches a range with If-Range and writes at its offset
-// into the one partial file. The ranges and what is on disk are recorded,
-// so that whoever runs the next attempt, in this worker or another, fetches
-// only what is missing.
+// One attempt at one file, over one connection or several; it conducts the
+// parts. The first request asks for the whole file, or resuming for the first
+// missing range, and FirstAnswer settles what its answer means. Once the file
+// has a record and the server takes ranges, the file takes the connections the
+// scheduler offers (RangeBook picks each one's range, SegmentSender puts it on
+// the wire) and gives one back when asked. AttemptRecord keeps what is on disk
+// on record, so that the next attempt, in this worker or another, fetches only
+// what is missing; completeFile checks and renames the file at the end.
 import { RestartError, type AnswerInfo } from './answer-check.js'
 import { AttemptRecord } from './attempt-record.js'
 import { completeFile, type Transferred } from './file-completion.js'
