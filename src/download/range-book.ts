@@ -4,11 +4,18 @@
 // connection back to the scheduler (docs/decisions/0010-preemption.md).
 // It picks the range a new connection takes and the request that gives one back.
 import type { Segment } from './resume-state.js'
-import type { SegmentReceiver } from './segment-receiver.js'
-import { planNext } from './segment-planner.js'
+import { planNext, type RunningRange } from './segment-planner.js'
 
 /** A request this close to its end is left to finish rather than stopped for another task: it frees its connection soon anyway. */
 const YIELD_MIN_BYTES = 256 * 1024
+
+/** What the book needs of a running request: a SegmentReceiver. */
+export interface RunningRequest extends RunningRange {
+  /** whether its answer's bytes go to the file now: it may be stopped where it stands */
+  readonly receiving: boolean
+  /** ends the request where it stands, its segment shrunk to the bytes it wrote */
+  stop(): void
+}
 
 export class RangeBook {
   /** missing ranges no connection fetches yet, first in line first */
@@ -16,7 +23,7 @@ export class RangeBook {
   /** ranges split off with a connection, waiting for their record to be saved */
   private readonly starting = new Set<Segment>()
   /** requests stopped to give their connection back */
-  private readonly yielded = new Set<SegmentReceiver>()
+  private readonly yielded = new Set<RunningRequest>()
 
   /** Whether some missing range waits for a connection. */
   get anyWaiting(): boolean {
@@ -44,7 +51,7 @@ export class RangeBook {
   }
 
   /** The range one more connection takes: a missing one, or half of the widest running or starting one; null when none is worth it. */
-  plan(running: Iterable<SegmentReceiver>, minBytes: number): Segment | null {
+  plan(running: Iterable<RunningRequest>, minBytes: number): Segment | null {
     const ranges = [...running].map((r) => ({ segment: r.segment, position: r.position }))
     for (const segment of this.starting) ranges.push({ segment, position: segment.start })
     return planNext(this.pending, ranges, minBytes)
@@ -64,8 +71,8 @@ export class RangeBook {
    * the rest of its range waits, first in line. Returns that rest, or null
    * when no request has enough left to be worth stopping.
    */
-  yieldOne(running: Iterable<SegmentReceiver>): Segment | null {
-    let chosen: SegmentReceiver | null = null
+  yieldOne(running: Iterable<RunningRequest>): Segment | null {
+    let chosen: RunningRequest | null = null
     for (const r of running) {
       if (this.yielded.has(r) || !r.receiving) continue
       if (r.segment.end - r.position >= YIELD_MIN_BYTES && (!chosen || r.segment.end - r.position > chosen.segment.end - chosen.position)) chosen = r
@@ -79,7 +86,7 @@ export class RangeBook {
   }
 
   /** Whether the request ended because it gave its connection back; forgets it. */
-  endedYielded(receiver: SegmentReceiver): boolean {
+  endedYielded(receiver: RunningRequest): boolean {
     return this.yielded.delete(receiver)
   }
 }
