@@ -78,8 +78,6 @@ const WORKLOADS: Workload[] = [
     params: { delay: 50, rate: 8 * MiB },
     idealS: (99 + 256) / (20 * 8),
     unit: 'MB/s',
-    // 20 connections to the one origin host, as the ideal counts them (the default host cap is 16).
-    workerEnv: { MAX_CONNECTIONS_PER_HOST: '20' },
     aria2: ['-x', '16', '-s', '16', '-k', '1M'],
     peers: ['aria2c'],
     noFloor: true,
@@ -188,6 +186,8 @@ try {
     PORT: '0',
     DOWNLOAD_DIR: join(work, 'batchdl'),
     MAX_CONNECTIONS_PER_TASK: String(PARALLEL),
+    // Every workload reads from one host: as many connections to it as the peers open (the default cap is 16).
+    MAX_CONNECTIONS_PER_HOST: String(PARALLEL),
     MAX_FILE_BYTES: String(4 * 1024 * MiB),
     TASK_RETENTION_SECONDS: '0',
     SUBMIT_RATE_LIMIT_PER_MINUTE: '0',

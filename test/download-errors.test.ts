@@ -85,8 +85,8 @@ describe('backoff', () => {
 
 describe('answer headers', () => {
   it('reads Content-Range: the start and the whole size', () => {
-    assert.deepEqual(contentRange('bytes 100-199/1000'), { start: 100, total: 1000 })
-    assert.deepEqual(contentRange(['bytes 0-0/1']), { start: 0, total: 1 })
+    assert.deepEqual(contentRange('bytes 100-199/1000'), { start: 100, end: 200, total: 1000 })
+    assert.deepEqual(contentRange(['bytes 0-0/1']), { start: 0, end: 1, total: 1 })
     for (const bad of [undefined, '', 'bytes 0-9/*', 'bytes */1000', 'items 0-9/10', 'bytes 0-9']) assert.equal(contentRange(bad), null, String(bad))
   })
   it('reads Content-Length only when it is a whole number', () => {

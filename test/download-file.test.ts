@@ -71,6 +71,19 @@ describe('downloadFile and its connection slot', () => {
     acquireConnection,
   })
 
+  it('keeps its connection for the next file when a body ends where the file does', async () => {
+    const before = origin.connections()
+    // Without a resume record (under 64 KiB) and with one.
+    const sizes = [10 * 1024, 10 * 1024, 10 * 1024, 300 * 1024, 300 * 1024, 300 * 1024]
+    for (const [i, size] of sizes.entries()) {
+      const outcome = await downloadFile(downloader, request(`kept-${i}.bin`, { size }, slot().acquireConnection))
+      assert.equal(outcome.state, 'done')
+    }
+    // undici may open a second socket while the first answer's is handed back to its pool; one per file it must not.
+    const opened = origin.connections() - before
+    assert.ok(opened <= 2, `${sizes.length} files, one after another, opened ${opened} connections`)
+  })
+
   it('gives the slot back once the body is in, before the file is renamed into place', async () => {
     const size = 300 * 1024
     let atRelease: { bytes: number; renamed: boolean } | null = null

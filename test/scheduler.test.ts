@@ -6,7 +6,9 @@ import assert from 'node:assert/strict'
 import { before, describe, it } from 'node:test'
 import type { Release } from '../src/download/types.js'
 import { Scheduler } from '../src/worker/scheduler.js'
-import { type Origin } from '../testkit/origin.js'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileBytes, sha256Hex, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
 import { readReplies, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
 
@@ -73,39 +75,55 @@ describe('Scheduler', () => {
     assert.equal(scheduler.inUse, 0)
   })
 
-  it('keeps a twentieth of the budget for tasks that hold no connection', async () => {
-    const scheduler = new Scheduler({ maxConnections: 40, maxPerHost: 40 })
-    const busy = scheduler.join(40)
-    const held = await Promise.all(Array.from({ length: 38 }, () => busy.acquire('a:1', never)))
-    let more = false
-    const next = busy.acquire('a:1', never).then((r) => ((more = true), r))
-    await new Promise((r) => setImmediate(r))
-    assert.equal(more, false, 'a task with connections stops at 38 of 40')
-    const late = scheduler.join(40)
+  it('lets a task alone use every connection of a host and of the budget', async () => {
+    const scheduler = new Scheduler({ maxConnections: 20, maxPerHost: 16 })
+    const task = scheduler.join(40)
+    const held = await Promise.all(Array.from({ length: 16 }, () => task.acquire('a:1', never)))
+    const more = await Promise.all(Array.from({ length: 4 }, () => task.acquire('b:1', never)))
+    assert.equal(scheduler.inUse, 20, 'no connection is kept back for tasks to come')
+    for (const r of [...held, ...more]) r()
+    task.close()
+    assert.equal(scheduler.inUse, 0)
+  })
+
+  it('asks one connection back from the task holding the most for a task that holds none', async () => {
+    const scheduler = new Scheduler({ maxConnections: 100, maxPerHost: 3 })
+    const busy = scheduler.join(10)
+    const held = await Promise.all([1, 2, 3].map(() => busy.acquire('a:1', never)))
+    let asks = 0
+    // Gives back its oldest connection a moment later, as a stopped request does.
+    busy.mayYield({ host: 'a:1', yieldOne: () => (asks++, queueMicrotask(() => held.shift()!()), true) })
+    busy.mayYield({ host: 'b:1', yieldOne: () => assert.fail('a connection to another host frees none to a:1') })
+    const late = scheduler.join(10)
     const first = await late.acquire('a:1', never)
-    assert.equal(scheduler.inUse, 39, 'a task with none starts at once')
+    assert.equal(asks, 1, 'asked once, though the scheduler pumped again before the release')
+    assert.equal(busy.active, 2)
+    // Holding one now, the late task asks for nothing more.
+    const second = late.acquire('a:1', never)
+    await new Promise((r) => setImmediate(r))
+    assert.equal(asks, 1)
+    held.shift()!()
+    ;(await second)()
     first()
     for (const r of held) r()
-    ;(await next)()
     busy.close()
     late.close()
     assert.equal(scheduler.inUse, 0)
   })
 
-  it('keeps one of every 16 connections to a host for tasks that hold none', async () => {
-    const scheduler = new Scheduler({ maxConnections: 100, maxPerHost: 16 })
-    const busy = scheduler.join(40)
-    const held = await Promise.all(Array.from({ length: 15 }, () => busy.acquire('a:1', never)))
-    let more = false
-    const next = busy.acquire('a:1', never).then((r) => ((more = true), r))
-    const other = await busy.acquire('b:1', never)
-    assert.equal(more, false, 'a task with connections stops at 15 of the host\'s 16, and goes on with another host')
-    const late = scheduler.join(40)
-    const first = await late.acquire('a:1', never)
-    assert.equal(scheduler.inUse, 17, 'a task with none takes the host\'s 16th at once')
-    for (const r of [first, other, ...held]) r()
-    ;(await next)()
-    busy.close()
+  it('asks nothing back from a task holding a single connection', async () => {
+    const scheduler = new Scheduler({ maxConnections: 1, maxPerHost: 1 })
+    const one = scheduler.join(10)
+    const held = await one.acquire('a:1', never)
+    one.mayYield({ host: 'a:1', yieldOne: () => assert.fail('it would only swap which task starves') })
+    const late = scheduler.join(10)
+    let granted = false
+    const waiting = late.acquire('a:1', never).then((r) => ((granted = true), r))
+    await new Promise((r) => setImmediate(r))
+    assert.equal(granted, false)
+    held()
+    ;(await waiting)()
+    one.close()
     late.close()
     assert.equal(scheduler.inUse, 0)
   })
@@ -131,7 +149,7 @@ describe('scheduler in a worker', () => {
   const service = withService('sched', { MAX_CONCURRENT_DOWNLOADS: '4', MAX_CONNECTIONS_PER_TASK: '4', MAX_CONNECTIONS_PER_HOST: '3' })
   before(() => ({ env, svc, origin } = service))
 
-  const submit = async (taskId: string, files: { fn: string; url: string }[]) => {
+  const submit = async (taskId: string, files: { fn: string; url: string; sha256?: string }[]) => {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })
     assert.equal(res.statusCode, 202, res.body)
     return readReplies(`${env.LEGACY_REPLY_PREFIX}_${taskId}`, 60_000).then((replies) => {
@@ -160,5 +178,26 @@ describe('scheduler in a worker', () => {
     const seconds = ((small.at - submitted) / 1000).toFixed(2)
     assert.deepEqual(settled, [], `no long task had finished when the small one did (after ${seconds} s)`)
     await Promise.all(long)
+  })
+
+  it('gives a task that holds none a connection of a long one, which then fetches only the rest of its file', { skip: notInFastRun }, async () => {
+    const size = 1_000_000
+    // With sha256: the bytes of a stopped file no longer come in order, and are checked at the end.
+    const long = files('yield', 3, { size, rate: 250_000 }).map((f, i) => ({ ...f, sha256: sha256Hex(fileBytes(`yield-${i}`, size)) }))
+    const longDone = submit('yield-long', long)
+    // The long task holds the host's 3 connections, each with bytes in.
+    const longRequests = () => origin.requests.filter((r) => r.path.startsWith('/f/yield-'))
+    await waitFor(async () => (longRequests().length >= 3 && longRequests().every((r) => r.sent > 100_000) ? true : undefined), 10_000, 'long files under way')
+    await submit('yield-small', files('ysmall', 3, { size: 1000 }))
+    const status = (await svc.app.inject({ method: 'GET', url: '/tasks/yield-long' })).json()
+    assert.equal(status.totals.done, 0, 'the small task ended before any long file did')
+    await longDone
+    const resumed = longRequests().filter((r) => r.range)
+    assert.ok(resumed.length >= 1, 'a stopped file came back for the rest')
+    for (const r of resumed) assert.match(r.range!, /^bytes=[1-9]\d*-/, 'from where it stopped, not from 0')
+    for (const [i, f] of long.entries()) {
+      const bytes = await readFile(join(env.DOWNLOAD_DIR!, 'yield-long', f.fn))
+      assert.equal(sha256Hex(bytes), sha256Hex(fileBytes(`yield-${i}`, size)), `${f.fn} byte-identical`)
+    }
   })
 })

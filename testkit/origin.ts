@@ -77,6 +77,8 @@ export interface Origin {
   hits(name: string): number
   /** the most requests in progress at once since the origin started (or since resetPeak) */
   peakConcurrent(): number
+  /** TCP connections accepted since the origin started: fewer than requests when clients keep them alive */
+  connections(): number
   resetPeak(): void
   close(): Promise<void>
 }
@@ -86,9 +88,11 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
   const requests: OriginRequest[] = []
   let concurrent = 0
   let peak = 0
+  let connections = 0
   const server: Server = createServer((req, res) => {
     handle(req, res).catch(() => res.destroy())
   })
+  server.on('connection', () => connections++)
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://origin')
@@ -185,33 +189,36 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     if (q('bigHeaders')) headers['x-padding'] = 'p'.repeat(num('bigHeaders', 0))
     res.writeHead(status, headers)
 
-    const body = fileBytes(version, size, start, end)
+    // Made a piece at a time as it goes out: a whole body of hundreds of MiB
+    // made up front would hold this process for as long, and every other
+    // answer's pace with it.
+    const length = end - start
     const cutAt = (k: string) => (q(k) !== null && firstTimes ? Math.max(0, num(k, 0) - start) : null)
     const reset = cutAt('reset')
     const stall = cutAt('stall')
     const short = cutAt('short')
-    const limit = Math.min(reset ?? Infinity, stall ?? Infinity, short ?? Infinity, body.length)
+    const limit = Math.min(reset ?? Infinity, stall ?? Infinity, short ?? Infinity, length)
     const rate = num('rate', 0)
     const chunk = rate > 0 ? Math.max(1, Math.floor(rate / 20)) : 256 * 1024
     // A throttled body goes out one piece per 50 ms tick, each tick due at a
     // fixed time from the first: late timers do not add up over a long body.
     const began = performance.now()
     for (let i = 0, tick = 1; i < limit; i += chunk, tick++) {
-      const piece = body.subarray(i, Math.min(i + chunk, limit))
+      const piece = fileBytes(version, size, start + i, start + Math.min(i + chunk, limit))
       record.sent += piece.length
       if (!res.write(piece)) await drainedOrClosed(res)
       // No pause after the last piece: the client has the whole body, the answer ends.
       if (rate > 0 && i + chunk < limit) await sleep(Math.max(0, began + tick * 50 - performance.now()))
       if (res.destroyed) return
     }
-    if (reset !== null && reset < body.length) {
+    if (reset !== null && reset < length) {
       // Let the client read what was sent: a reset discards unread bytes.
       await sleep(100)
       res.socket?.resetAndDestroy()
       return
     }
-    if (stall !== null && stall < body.length) return // silent until the client gives up
-    if (short !== null && short < body.length) {
+    if (stall !== null && stall < length) return // silent until the client gives up
+    if (short !== null && short < length) {
       res.socket?.destroySoon()
       return
     }
@@ -226,6 +233,7 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
     requests,
     hits: (name) => requests.filter((r) => r.path.endsWith(`/f/${encodeURIComponent(name)}`)).length,
     peakConcurrent: () => peak,
+    connections: () => connections,
     resetPeak: () => (peak = concurrent),
     close: async () => {
       server.closeAllConnections()

@@ -6,18 +6,18 @@
 // into the one partial file. The ranges and what is on disk are recorded,
 // so that whoever runs the next attempt, in this worker or another, fetches
 // only what is missing.
-import { createHash, type Hash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { DownloadError } from './errors.js'
+import { FileDigest } from './file-digest.js'
 import { FileSink } from './file-sink.js'
 import { ResumeState, RESUME_MIN_BYTES, type Segment } from './resume-state.js'
 import { RestartError, SegmentReceiver, type AnswerInfo, type SegmentContext } from './segment-receiver.js'
 import { planNext } from './segment-planner.js'
-import type { DownloadRequest, Downloader, ExtraWanter, Release } from './types.js'
+import type { DownloadRequest, Downloader, ExtraWanter, Release, Yielder } from './types.js'
 
 /** How often a running file's record is brought up to date: what a kill -9 may cost to fetch again, per connection. */
 const SAVE_INTERVAL_MS = 1000
-const READ_BUFFER = 1024 * 1024
+/** A request this close to its end is left to finish rather than stopped for another task: it frees its connection soon anyway. */
+const YIELD_MIN_BYTES = 256 * 1024
 
 export interface Transferred {
   bytes: number
@@ -25,7 +25,7 @@ export interface Transferred {
   status: number
 }
 
-export class FileTransfer implements ExtraWanter {
+export class FileTransfer implements ExtraWanter, Yielder {
   readonly host: string
   private state: ResumeState | null = null
   private lead: SegmentReceiver | null = null
@@ -34,11 +34,12 @@ export class FileTransfer implements ExtraWanter {
   private readonly pending: Segment[] = []
   /** ranges split off with a connection, waiting for their record to be saved */
   private readonly starting = new Set<Segment>()
+  /** requests stopped to give their connection back (see yieldOne) */
+  private readonly yielded = new Set<SegmentReceiver>()
   /** receivers running, segments waiting for their record to be saved, sinks closing */
   private busy = 0
   private failure: unknown = null
-  private hash: Hash | null = null
-  private hashAtEnd = false
+  private readonly digest: FileDigest
   private status = 0
   private size: number | null = null
   private wanting = false
@@ -54,6 +55,7 @@ export class FileTransfer implements ExtraWanter {
     private split: boolean,
   ) {
     this.host = new URL(req.url).host
+    this.digest = new FileDigest(req.sha256)
   }
 
   async run(): Promise<Transferred> {
@@ -70,11 +72,11 @@ export class FileTransfer implements ExtraWanter {
       this.pending.push(...rest)
       req.progress.bytes = this.state.received()
       req.progress.size = this.state.size
-      this.hashAtEnd = req.sha256 !== undefined
+      this.digest.outOfOrder()
       this.state.beforeSave = () => this.syncDone()
     } else {
       req.progress.bytes = 0
-      this.hash = req.sha256 ? createHash('sha256') : null
+      this.digest.fromStart()
     }
     this.lead = this.start(lead, release, !this.state)
     await this.settled
@@ -97,8 +99,7 @@ export class FileTransfer implements ExtraWanter {
     }
     // A split: on record before its bytes land, and the whole file is hashed at the end.
     state.segments.push(segment)
-    this.hash = null
-    this.hashAtEnd = this.req.sha256 !== undefined
+    this.digest.outOfOrder()
     this.busy++
     this.starting.add(segment)
     state.save().then(
@@ -118,6 +119,29 @@ export class FileTransfer implements ExtraWanter {
         this.check()
       },
     )
+    return true
+  }
+
+  /**
+   * The scheduler asks a connection back for a task that holds none: the
+   * request with the most left to fetch stops where it stands, and the rest
+   * of its range waits, first in line, for this file's next connection.
+   */
+  yieldOne(): boolean {
+    const state = this.state
+    if (!state || this.failure || this.req.signal.aborted) return false
+    let chosen: SegmentReceiver | null = null
+    for (const r of this.running.keys()) {
+      if (this.yielded.has(r) || !r.receiving) continue
+      if (r.segment.end - r.position >= YIELD_MIN_BYTES && (!chosen || r.segment.end - r.position > chosen.segment.end - chosen.position)) chosen = r
+    }
+    if (!chosen) return false
+    const rest: Segment = { start: chosen.position, end: chosen.segment.end, done: 0 }
+    chosen.stop()
+    this.yielded.add(chosen)
+    state.segments.push(rest)
+    this.pending.unshift(rest)
+    this.digest.outOfOrder()
     return true
   }
 
@@ -151,7 +175,7 @@ export class FileTransfer implements ExtraWanter {
       expect: state ? { validator: state.validator, size: state.size } : null,
       onAnswer: (info, receiver) => this.onAnswer(info, receiver),
       // Read per chunk: a split stops the hashing as it goes.
-      hash: () => this.hash,
+      hash: () => this.digest.live,
     }
   }
 
@@ -171,8 +195,7 @@ export class FileTransfer implements ExtraWanter {
       this.state = null
       this.split = false
       this.req.progress.bytes = 0
-      this.hash = this.req.sha256 ? createHash('sha256') : null
-      this.hashAtEnd = false
+      this.digest.fromStart()
     }
     if (!this.state) {
       this.size = info.size
@@ -191,6 +214,7 @@ export class FileTransfer implements ExtraWanter {
     this.size = state.size
     const minBytes = this.downloader.policy.segmentMinBytes ?? 0
     const splittable = this.split && info.ranges && minBytes > 0 && (this.pending.length > 0 || state.size >= 2 * minBytes)
+    if (this.split && info.ranges) this.req.extra?.mayYield(this)
     this.timer ??= setInterval(() => {
       void state.save().catch(() => {})
       // Under a cap, more connections only once one has shown that the origin, not the cap, sets the pace.
@@ -208,12 +232,14 @@ export class FileTransfer implements ExtraWanter {
   private ended(receiver: SegmentReceiver, err: unknown): void {
     const release = this.running.get(receiver)!
     this.running.delete(receiver)
+    const yielded = this.yielded.delete(receiver)
     if (err) this.fail(err)
-    const next = !this.failure && !this.req.signal.aborted ? this.pending.shift() : undefined
+    const next = !yielded && !this.failure && !this.req.signal.aborted ? this.pending.shift() : undefined
     // A missing range no one fetches keeps this connection; otherwise it goes back, and
     // the scheduler may offer it to this file again, for a split.
     if (next) this.start(next, release, false)
     else release()
+    if (yielded && this.running.size === 0 && this.starting.size === 0) this.resume()
     // The last batch lands after the connection went on to other work.
     receiver.close().then(
       () => {
@@ -227,10 +253,32 @@ export class FileTransfer implements ExtraWanter {
     })
   }
 
+  /** After giving its last connection back: waits for the next, to fetch the rest. */
+  private resume(): void {
+    if (this.failure || this.req.signal.aborted) return
+    this.busy++
+    this.req.acquireConnection(this.host, true).then(
+      (release) => {
+        this.busy--
+        const next = !this.failure && !this.req.signal.aborted ? this.pending.shift() : undefined
+        if (next) this.start(next, release, false)
+        else {
+          release()
+          this.check()
+        }
+      },
+      () => {
+        this.busy--
+        this.check()
+      },
+    )
+  }
+
   private fail(err: unknown): void {
     if (this.failure) return
     this.failure = err
     this.req.extra?.forget(this)
+    this.req.extra?.forgetYielder(this)
     for (const receiver of this.running.keys()) receiver.abort(err)
   }
 
@@ -247,6 +295,7 @@ export class FileTransfer implements ExtraWanter {
     const { req } = this
     if (this.timer) clearInterval(this.timer)
     req.extra?.forget(this)
+    req.extra?.forgetYielder(this)
     this.wanting = false
     if (this.failure) {
       const resumable = !(this.failure instanceof DownloadError) || this.failure.resumable
@@ -258,20 +307,9 @@ export class FileTransfer implements ExtraWanter {
     if (size !== null && bytes !== size) {
       throw new DownloadError('size_mismatch', true, `received ${bytes} bytes of ${size}`, this.status).notResumable()
     }
-    if (req.sha256) {
-      const digest = this.hashAtEnd ? await hashFile(req.tmp) : this.hash!.digest('hex')
-      if (digest !== req.sha256) {
-        throw new DownloadError('checksum_mismatch', true, 'sha256 of the bytes differs from the one requested', this.status).notResumable()
-      }
-    }
+    await this.digest.check(req.tmp, this.status)
     await this.downloader.disk.rename(req.tmp, req.dest)
     if (this.state) await ResumeState.forget(req.tmp)
     return { bytes, size, status: this.status }
   }
-}
-
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_BUFFER })) hash.update(chunk as Buffer)
-  return hash.digest('hex')
 }

@@ -145,8 +145,9 @@ export function contentLength(value: string | string[] | undefined): number | nu
 }
 
 /** Content-Range of a 206: where the bytes start and the whole file's size. */
-export function contentRange(value: string | string[] | undefined): { start: number; total: number } | null {
+export function contentRange(value: string | string[] | undefined): { start: number; end: number; total: number } | null {
   const v = Array.isArray(value) ? value[0] : value
   const m = v ? /^bytes (\d+)-(\d+)\/(\d+)$/.exec(v) : null
-  return m ? { start: Number(m[1]), total: Number(m[3]) } : null
+  // `end` is exclusive, as a Segment's is.
+  return m ? { start: Number(m[1]), end: Number(m[2]) + 1, total: Number(m[3]) } : null
 }

@@ -65,6 +65,10 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   private refusal: DownloadError | null = null
   private drained = 0
   private complete = false
+  /** the answer was taken and its bytes go to the file */
+  private answered = false
+  /** where the answer's body ends in the file: past the segment's end once the segment was cut short */
+  private answerEnd = Infinity
   /** why the transfer stopped this request, once it did */
   private stopped: unknown = null
   private readonly speed: SpeedCheck
@@ -86,6 +90,11 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     })
     this.speed = new SpeedCheck(ctx.policy.minSpeedBytes, ctx.policy.minSpeedWindowMs)
     ctx.signal.addEventListener('abort', this.onAbort, { once: true })
+  }
+
+  /** Whether bytes of the answer go to the file now: a request that may be stopped where it stands. */
+  get receiving(): boolean {
+    return this.answered && !this.complete
   }
 
   /** The next byte this request writes: where a split of its segment may start. */
@@ -111,6 +120,19 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   abort(reason: unknown): void {
     this.stopped ??= reason
     if (this.controller) this.fail(reason)
+  }
+
+  /**
+   * Ends the request where it stands, as if its range ended there: the
+   * segment shrinks to the bytes pushed so far, which land on close. Another
+   * request fetches the rest.
+   */
+  stop(): void {
+    if (this.complete) return
+    this.segment.end = this.position
+    this.complete = true
+    if (this.controller) this.fail(null)
+    else this.stopped ??= new Error('the range was given up')
   }
 
   /** Rewinds to byte 0 of a new version: the whole file came instead of a range. */
@@ -189,8 +211,10 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
         throw new RestartError('the server answered another range or version', this.status)
       }
       size = range.total
+      this.answerEnd = range.end
     } else {
       size = contentLength(headers['content-length'])
+      this.answerEnd = size ?? Infinity
     }
     if (size !== null && size > this.ctx.policy.maxBytes) {
       throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, this.status)
@@ -198,6 +222,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     const ranges = this.status === 206 || headers['accept-ranges'] === 'bytes'
     await this.ctx.onAnswer({ status: this.status, size, validator, ranges }, this)
     this.sink ??= await this.opening
+    this.answered = true
   }
 
   private take(chunk: Buffer): void {
@@ -212,8 +237,9 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
     this.ctx.progress.bytes += chunk.length
     this.ctx.hash()?.update(chunk)
     const wait = chunk.length > 0 ? this.sink!.push(chunk) : null
-    if (this.complete) {
-      // The rest of the body belongs to another segment: this request is done.
+    // The rest of the body belongs to another segment: this request is done. A body
+    // that ends where the segment does ends by itself, and keeps its connection.
+    if (this.complete && this.segment.end < this.answerEnd) {
       const finish = () => this.fail(null)
       if (wait) wait.then(finish, (err: unknown) => this.fail(err))
       else finish()

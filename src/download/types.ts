@@ -52,10 +52,24 @@ export interface ExtraWanter {
   offer(release: Release): boolean
 }
 
+/**
+ * A running file that can give a connection back before its end: it stops a
+ * range where it stands and fetches the rest later, for a task that holds none.
+ */
+export interface Yielder {
+  /** host:port the connections go to */
+  readonly host: string
+  /** Stops one of its requests, whose connection is released soon after (true), or has none to give (false). */
+  yieldOne(): boolean
+}
+
 /** Where a file gets connections beyond its first: the scheduler's lane of its task. */
 export interface ExtraConnections {
   wantExtra(wanter: ExtraWanter): void
   forget(wanter: ExtraWanter): void
+  /** The file can give a connection back (see Yielder) until it is forgotten. */
+  mayYield(yielder: Yielder): void
+  forgetYielder(yielder: Yielder): void
 }
 
 export interface DownloadRequest {
@@ -75,8 +89,11 @@ export interface DownloadRequest {
   progress: DownloadProgress
   /** an earlier run of the task started this file: a partial file may wait on disk */
   mayHavePartial: boolean
-  /** waits for the file's first connection to `host` (rejects on abort); the function it gives frees it */
-  acquireConnection: (host: string) => Promise<Release>
+  /**
+   * Waits for a connection to `host` (rejects on abort); the function it gives
+   * frees it. `resuming`: the file gave its last one back, and goes ahead of its task's files not started.
+   */
+  acquireConnection: (host: string, resuming?: boolean) => Promise<Release>
   /** more connections for segments of a large file; without, a file uses one */
   extra?: ExtraConnections
 }

@@ -16,7 +16,8 @@ import type { FileOutcome, LoadedTask, TaskStore } from '../tasks/store.js'
 import { FileEndRecorder } from './file-ends.js'
 import { TaskProgress } from './progress.js'
 import { forEachLimited } from './for-each-limited.js'
-import type { Scheduler, TaskLane } from './scheduler.js'
+import type { Scheduler } from './scheduler.js'
+import type { TaskLane } from './task-lane.js'
 
 /** Abort reasons: only a cancel ends the task; any other abort leaves it for a resume. */
 export const CANCELLED = 'cancelled'
@@ -137,7 +138,7 @@ async function runFile(run: TaskRun, index: number): Promise<void> {
     signal,
     progress: progress.track(index),
     mayHavePartial: task.states[index] === 'downloading' || task.states[index] === 'retrying',
-    acquireConnection: (host) => lane.acquire(host, signal),
+    acquireConnection: (host, resuming) => lane.acquire(host, signal, resuming),
     extra: lane,
   })
   // An aborted file is settled by the task's end (cancel) or its resume.

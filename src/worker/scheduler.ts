@@ -3,8 +3,11 @@
 // connection, from the task that holds the fewest (round robin among equals:
 // tasks are served fairly, not files); otherwise to a running file that can
 // use one more (a segment of a large file). Nothing is granted past the
-// process's budget, a task's cap or an origin host's cap.
-import type { ExtraConnections, ExtraWanter, Release } from '../download/types.js'
+// process's budget, a task's cap or an origin host's cap. A task that holds
+// none while all are busy gets one back from the task holding the most: a
+// new task starts within moments whatever runs (docs/decisions/0010-preemption.md).
+import type { Release } from '../download/types.js'
+import { TaskLane, type LaneOwner } from './task-lane.js'
 
 export interface SchedulerLimits {
   /** MAX_CONCURRENT_DOWNLOADS */
@@ -15,63 +18,10 @@ export interface SchedulerLimits {
   onCount?: (inUse: number) => void
 }
 
-interface Waiter {
-  host: string
-  grant(release: Release): void
-}
+/** How soon a task that holds no connection asks again when none could be given back. */
+const PREEMPT_RETRY_MS = 50
 
-/** One task's share of the scheduler: its waiters, its extras and its count. */
-export class TaskLane implements ExtraConnections {
-  active = 0
-  readonly waiters: Waiter[] = []
-  readonly wanters: ExtraWanter[] = []
-
-  constructor(
-    private readonly scheduler: Scheduler,
-    readonly cap: number,
-  ) {}
-
-  /** Resolves with a connection to `host` when the scheduler grants one; rejects with the signal's reason on abort. */
-  acquire(host: string, signal: AbortSignal): Promise<Release> {
-    if (signal.aborted) return Promise.reject(signal.reason as Error)
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        host,
-        grant: (release) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(release)
-        },
-      }
-      const onAbort = () => {
-        const i = this.waiters.indexOf(waiter)
-        if (i !== -1) this.waiters.splice(i, 1)
-        reject(signal.reason as Error)
-      }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.waiters.push(waiter)
-      this.scheduler.pump()
-    })
-  }
-
-  /** Registers a running file that can use more connections (see ExtraWanter). */
-  wantExtra(wanter: ExtraWanter): void {
-    if (!this.wanters.includes(wanter)) this.wanters.push(wanter)
-    this.scheduler.pump()
-  }
-
-  forget(wanter: ExtraWanter): void {
-    const i = this.wanters.indexOf(wanter)
-    if (i !== -1) this.wanters.splice(i, 1)
-  }
-
-  /** Leaves the scheduler: the task has ended. Its connections are given back by their own releases. */
-  close(): void {
-    this.wanters.length = 0
-    this.scheduler.remove(this)
-  }
-}
-
-export class Scheduler {
+export class Scheduler implements LaneOwner {
   private active = 0
   private readonly perHost = new Map<string, number>()
   private readonly lanes: TaskLane[] = []
@@ -79,24 +29,10 @@ export class Scheduler {
   private next = 0
   private pumping = false
 
-  /**
-   * Connections that only a task holding none may take: a task submitted
-   * while every connection is busy starts at once, instead of waiting for
-   * the next file to end (seconds, behind slow files). A twentieth of the
-   * budget, none below 20.
-   */
-  private readonly reserve: number
-  /**
-   * The same for each origin host: one of every 16 of its connections (none
-   * under a cap of 4), since tasks mostly share one object store and its cap
-   * binds before the budget does. See docs/decisions/0007-connection-reserve.md.
-   */
-  private readonly hostReserve: number
+  /** a pump that comes back to ask again: a file can give a connection back only once its answer is in */
+  private retry: NodeJS.Timeout | null = null
 
-  constructor(private readonly limits: SchedulerLimits) {
-    this.reserve = Math.floor(limits.maxConnections / 20)
-    this.hostReserve = limits.maxPerHost >= 4 ? Math.max(1, Math.floor(limits.maxPerHost / 16)) : 0
-  }
+  constructor(private readonly limits: SchedulerLimits) {}
 
   /** A task joins with its own cap (MAX_CONNECTIONS_PER_TASK). */
   join(cap: number): TaskLane {
@@ -124,15 +60,14 @@ export class Scheduler {
     this.pumping = true
     try {
       while (this.active < this.limits.maxConnections && (this.grantWaiter() || this.grantExtra()));
+      this.preempt()
     } finally {
       this.pumping = false
     }
   }
 
-  /** Whether `lane` may open one more connection to `host`: the reserve is for tasks holding none. */
-  private hostFree(host: string, lane: TaskLane): boolean {
-    const cap = lane.active > 0 ? this.limits.maxPerHost - this.hostReserve : this.limits.maxPerHost
-    return (this.perHost.get(host) ?? 0) < cap
+  private hostFree(host: string): boolean {
+    return (this.perHost.get(host) ?? 0) < this.limits.maxPerHost
   }
 
   /**
@@ -147,8 +82,7 @@ export class Scheduler {
       const at = (this.next + k) % n
       const lane = this.lanes[at]!
       if (lane.active >= lane.cap || (best && !before(lane, best.lane))) continue
-      if (lane.active > 0 && this.active >= this.limits.maxConnections - this.reserve) continue
-      const index = lane.waiters.findIndex((w) => this.hostFree(w.host, lane))
+      const index = lane.waiters.findIndex((w) => this.hostFree(w.host))
       if (index !== -1) best = { lane, at, index }
     }
     if (!best) return false
@@ -160,7 +94,6 @@ export class Scheduler {
 
   /** Offers a connection to a running file, round robin over tasks, when no file waits for its first. */
   private grantExtra(): boolean {
-    if (this.active >= this.limits.maxConnections - this.reserve) return false
     const n = this.lanes.length
     for (let k = 0; k < n; k++) {
       const at = (this.next + k) % n
@@ -168,7 +101,7 @@ export class Scheduler {
       // A task whose own files wait (held back by a host cap) keeps its share for them.
       if (lane.active >= lane.cap || lane.waiters.length > 0) continue
       while (lane.wanters.length > 0) {
-        const wanter = lane.wanters.find((w) => this.hostFree(w.host, lane))
+        const wanter = lane.wanters.find((w) => this.hostFree(w.host))
         if (!wanter) break
         // The wanter goes to the back of its task's line: files of one task share too.
         lane.forget(wanter)
@@ -179,6 +112,50 @@ export class Scheduler {
           return true
         }
         release()
+      }
+    }
+    return false
+  }
+
+  /**
+   * For each task that holds no connection while its files wait, asks the
+   * task holding the most (two at least) to give one back: on the host its
+   * next file needs when that host is at its cap, on any host when the budget
+   * is spent. Asks already out count, so a release is never asked twice.
+   * When no file can give one yet, it looks again shortly.
+   */
+  private preempt(): void {
+    let asked = 0
+    for (const lane of this.lanes) asked += lane.yielding
+    for (const lane of this.lanes) {
+      if (lane.active > 0 || lane.waiters.length === 0) continue
+      if (asked > 0) {
+        asked--
+        continue
+      }
+      const host = lane.waiters[0]!.host
+      const hostBound = (this.perHost.get(host) ?? 0) >= this.limits.maxPerHost
+      if (!hostBound && this.active < this.limits.maxConnections) continue
+      if (!this.askBack(lane, hostBound ? host : null)) {
+        this.retry ??= setTimeout(() => {
+          this.retry = null
+          this.pump()
+        }, PREEMPT_RETRY_MS).unref()
+        return
+      }
+    }
+  }
+
+  /** Asks the task holding the most connections (on `host`, when given) to give one back. */
+  private askBack(starving: TaskLane, host: string | null): boolean {
+    const victims = this.lanes.filter((l) => l !== starving && l.active >= 2).sort((a, b) => b.active - a.active)
+    for (const victim of victims) {
+      for (const yielder of victim.yielders) {
+        if (host !== null && yielder.host !== host) continue
+        if (yielder.yieldOne()) {
+          victim.yielding++
+          return true
+        }
       }
     }
     return false
@@ -196,6 +173,7 @@ export class Scheduler {
       this.active--
       this.limits.onCount?.(this.active)
       lane.active--
+      if (lane.yielding > 0) lane.yielding--
       const left = this.perHost.get(host)! - 1
       if (left === 0) this.perHost.delete(host)
       else this.perHost.set(host, left)
