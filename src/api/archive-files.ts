@@ -28,7 +28,7 @@ const CHUNK_BYTES = 256 * 1024
 /**
  * A read up to this size goes through DiskCalls (on the event loop while the
  * disk is fast): a hand-over to the thread pool costs more than the read
- * itself, and 10,000 small files made 30,000 of them (docs/decisions/0010-zip-event-loop.md).
+ * itself, and 10,000 small files made 30,000 of them (docs/decisions/0011-zip-event-loop.md).
  */
 const SMALL_READ_BYTES = 64 * 1024
 

@@ -8,7 +8,7 @@
 // writer follows the plan, and Content-Length is the plan's size. The length
 // functions below decide each record's shape for both, so the two cannot
 // disagree. Records are written into the writer's batch buffer rather than a
-// Buffer each (docs/decisions/0010-zip-event-loop.md).
+// Buffer each (docs/decisions/0011-zip-event-loop.md).
 
 /** Record signatures (4.3.7, 4.3.9.3, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
 const SIG_LOCAL = 0x04034b50

@@ -3,7 +3,7 @@
 // is written. A bounded slice of entries per turn of the event loop, and columns
 // (typed arrays) rather than an object per entry, so that planning 10,000
 // entries neither holds the loop nor fills the young generation with objects
-// that live as long as the zip (docs/decisions/0010-zip-event-loop.md).
+// that live as long as the zip (docs/decisions/0011-zip-event-loop.md).
 import { centralLength, endLength, entryLength, MAX_NAME_BYTES, needsZip64End, type ZipPlan } from './format.js'
 import { Turns } from './turns.js'
 

@@ -1,7 +1,7 @@
 // The zip's work is cut into pieces of a bounded time, each in its own turn
 // of the event loop, so that a large zip never holds it: a file read on the
 // event loop, a batch of headers or a slice of the plan all run without an
-// await that reaches the loop (docs/decisions/0010-zip-event-loop.md).
+// await that reaches the loop (docs/decisions/0011-zip-event-loop.md).
 import { setImmediate as nextTurn } from 'node:timers/promises'
 
 /** Work between two turns of the event loop, at most (plus the one step that crosses it). */

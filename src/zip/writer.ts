@@ -42,7 +42,7 @@ export class ZipSizeError extends Error {
   readonly code = 'zip_size_mismatch'
 }
 
-/** Headers and small chunks are gathered into batches of this size (docs/decisions/0010-zip-event-loop.md). */
+/** Headers and small chunks are gathered into batches of this size (docs/decisions/0011-zip-event-loop.md). */
 const BATCH_BYTES = 64 * 1024
 /** A chunk this large goes out on its own rather than copied into a batch. */
 const ALONE_BYTES = 16 * 1024
