@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream'
 import type { DiskCalls } from '../download/disk-calls.js'
 import { planZip } from '../zip/plan.js'
+import { Turns } from '../zip/turns.js'
 import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
 import { taskFileSource } from './archive-files.js'
 
@@ -44,12 +45,14 @@ export async function buildArchive(
     names.unshift(made.name)
     sizes.unshift(made.content.length)
   }
-  const plan = await planZip(names, sizes, modified)
+  // One clock for the plan and the writer: the plan's last piece and the writer's first share a turn.
+  const turns = new Turns()
+  const plan = await planZip(names, sizes, modified, turns)
   const files = taskFileSource(dir, disk)
   const source: EntrySource = made
     ? { open: (name, size, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : files.open(name, size, i)) }
     : files
-  const chunks = zipChunks(plan, source)
+  const chunks = zipChunks(plan, source, turns)
   const first = await chunks.next()
   const stream = Readable.from(startingWith(first, chunks), { objectMode: false })
   return { stream, size: plan.size }

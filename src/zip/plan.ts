@@ -11,7 +11,7 @@ import { Turns } from './turns.js'
 const CLOCK_EVERY = 256
 
 /** The plan of a zip of `names[i]` with `sizes[i]` bytes each, in that order, every entry dated `modified`. */
-export async function planZip(names: readonly string[], sizes: readonly number[], modified: Date): Promise<ZipPlan> {
+export async function planZip(names: readonly string[], sizes: readonly number[], modified: Date, turns = new Turns()): Promise<ZipPlan> {
   const count = names.length
   if (sizes.length !== count) throw new RangeError(`${count} zip entry names for ${sizes.length} sizes`)
   const plan: ZipPlan = {
@@ -25,7 +25,6 @@ export async function planZip(names: readonly string[], sizes: readonly number[]
     size: 0,
     ...dosDateTime(modified),
   }
-  const turns = new Turns()
   let offset = 0
   let centralSize = 0
   for (let i = 0; i < count; i++) {

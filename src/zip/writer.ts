@@ -87,11 +87,10 @@ class Batch {
  * The zip's bytes, in chunks. The total is exactly plan.size: the writer
  * counts what it yields and throws rather than end a zip of another length.
  */
-export async function* zipChunks(plan: ZipPlan, source: EntrySource): AsyncGenerator<Buffer, void, undefined> {
+export async function* zipChunks(plan: ZipPlan, source: EntrySource, turns = new Turns()): AsyncGenerator<Buffer, void, undefined> {
   const count = plan.names.length
   const crcs = new Uint32Array(count)
   const out = new Batch()
-  const turns = new Turns()
   let full: Buffer | null
 
   for (let i = 0; i < count; i++) {
