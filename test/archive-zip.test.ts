@@ -44,9 +44,11 @@ async function assertZipHolds(path: string, files: FixtureFile[]) {
 
 const ctx = childService('archive-zip')
 
-// Bounds for the 10,000-entry zip on the shared 2-core machine, with this test's own load beside it.
-const MAX_LOOP_HELD_MS = 500
-const MAX_LIVE_MS = 800
+// Bounds for the 10,000-entry zip: three times the worst of four runs on the 2-core machine with
+// little beside this test's own load (23 ms held, 69 ms for /health/live; decision 0011). Other
+// processes busy on the same cores stretch both: a run at a load of 6 held the loop 55 ms.
+const MAX_LOOP_HELD_MS = 70
+const MAX_LIVE_MS = 200
 
 describe('archive of many files', { skip: notInFastRun }, () => {
   it('2,000 files over a keep-alive connection: Content-Length is the bytes sent, and the body ends', async () => {
