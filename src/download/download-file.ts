@@ -8,7 +8,7 @@ import type { FileOutcome } from '../tasks/store.js'
 import { classify, DownloadError } from './errors.js'
 import { FileTransfer } from './file-transfer.js'
 import { ResumeState } from './resume-state.js'
-import { RestartError } from './segment-receiver.js'
+import { RestartError } from './answer-check.js'
 import type { DownloadPolicy, DownloadRequest, Downloader } from './types.js'
 
 export type { DownloadPolicy, DownloadProgress, DownloadRequest, Downloader } from './types.js'

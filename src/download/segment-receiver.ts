@@ -7,27 +7,17 @@
 import type { Hash } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Dispatcher } from 'undici'
-import { MAX_REDIRECTS } from './dispatcher.js'
-import { DownloadError, httpError, parseRetryAfter } from './errors.js'
+import { checkAnswer, refusalOf, type AnswerInfo, type Expected } from './answer-check.js'
+import { DownloadError } from './errors.js'
 import type { FileSink } from './file-sink.js'
 import { ReadPauses } from './read-pauses.js'
-import { contentLength, contentRange, validatorOf, type Segment } from './resume-state.js'
+import type { Segment } from './resume-state.js'
 import { SpeedCheck } from './speed-check.js'
 import type { Throttle } from './token-bucket.js'
 import type { DownloadPolicy, DownloadProgress } from './types.js'
 
 /** An error answer's body is read to keep the connection, up to this much; past it the connection is dropped. */
 const DRAIN_LIMIT = 128 * 1024
-
-/** What the first answer says of the file. */
-export interface AnswerInfo {
-  status: number
-  /** the whole file's size, when the server said it */
-  size: number | null
-  validator: string | null
-  /** a 206 to a range, or a server that says it takes ranges */
-  ranges: boolean
-}
 
 export interface SegmentContext {
   policy: DownloadPolicy
@@ -36,7 +26,7 @@ export interface SegmentContext {
   /** the bandwidth caps this request reads under */
   throttle?: Throttle
   /** the file's version this range must belong to; null: the request is for the whole file */
-  expect: { validator: string; size: number } | null
+  expect: Expected
   /**
    * Called with the answer before any byte is written; may rewind the sink
    * (the whole file came instead of a range). Throws to refuse the answer.
@@ -44,14 +34,6 @@ export interface SegmentContext {
   onAnswer(info: AnswerInfo, receiver: SegmentReceiver): Promise<void>
   /** the hash the file's bytes go through as they come, while there is one */
   hash(): Hash | null
-}
-
-/** The range could not be had as asked: the file starts over on one connection. */
-export class RestartError extends DownloadError {
-  constructor(message: string, status: number) {
-    super('range_mismatch', true, message, status)
-    this.notResumable()
-  }
 }
 
 export class SegmentReceiver implements Dispatcher.DispatchHandler {
@@ -162,14 +144,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   onResponseStart(_c: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (statusCode < 200) return // informational (103 Early Hints): the answer follows
     this.status = statusCode
-    if (statusCode >= 300 && statusCode < 400 && headers.location) {
-      // The redirect interceptor hands back the redirect it would not follow.
-      this.refusal = new DownloadError('too_many_redirects', false, `more than ${MAX_REDIRECTS} redirects`, statusCode)
-    } else if (statusCode < 200 || statusCode > 299) {
-      this.refusal = httpError(statusCode, parseRetryAfter(headers['retry-after']))
-    } else {
-      this.waitFor(this.start(headers))
-    }
+    this.refusal = refusalOf(statusCode, headers)
+    if (!this.refusal) this.waitFor(this.start(headers))
   }
 
   onResponseData(_c: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -201,26 +177,9 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private async start(headers: IncomingHttpHeaders): Promise<void> {
-    const { expect } = this.ctx
-    const range = contentRange(headers['content-range'])
-    const validator = validatorOf(headers)
-    let size: number | null
-    if (this.status === 206) {
-      if (!expect) throw new DownloadError('range_mismatch', true, 'partial content to a request for the whole file', this.status).notResumable()
-      if (!range || range.start !== this.from || range.total !== expect.size || (validator !== null && validator !== expect.validator)) {
-        throw new RestartError('the server answered another range or version', this.status)
-      }
-      size = range.total
-      this.answerEnd = range.end
-    } else {
-      size = contentLength(headers['content-length'])
-      this.answerEnd = size ?? Infinity
-    }
-    if (size !== null && size > this.ctx.policy.maxBytes) {
-      throw new DownloadError('file_too_large', false, `the file has ${size} bytes, over MAX_FILE_BYTES`, this.status)
-    }
-    const ranges = this.status === 206 || headers['accept-ranges'] === 'bytes'
-    await this.ctx.onAnswer({ status: this.status, size, validator, ranges }, this)
+    const { bodyEnd, ...info } = checkAnswer(this.status, headers, this.from, this.ctx.expect, this.ctx.policy.maxBytes)
+    this.answerEnd = bodyEnd
+    await this.ctx.onAnswer(info, this)
     this.sink ??= await this.opening
     this.answered = true
   }
