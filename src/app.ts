@@ -48,7 +48,7 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
   const { backend } = opts
   const { redis, queue } = backend
   const tokens = tokenSignerFor(config)
-  const tasks = taskServiceFor(config, backend, tokens)
+  const tasks = taskServiceFor(config, backend, tokens, logger)
   // Event streams are read by one blocking connection of their own.
   const hub = new EventHub(redis, backend.connect('events'), logger, config.SSE_HEARTBEAT_MS, (id) => backend.store.keys(id).events)
   app.addHook('onReady', async () => {

@@ -9,7 +9,7 @@ import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { download, eventLoopLagMaxMs, probeLiveWhile, pythonZip, recordFinishedTask, type FixtureFile } from './helpers/archive.js'
+import { download, LOOP_DELAY_PRELOAD, loopDelay, probeLiveWhile, pythonZip, recordFinishedTask, type FixtureFile } from './helpers/archive.js'
 import { cleanEnv, spawnService, testEnv, type ChildService, notInFastRun } from '../testkit/service.js'
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
@@ -21,7 +21,7 @@ function childService(name: string) {
   if (notInFastRun) return ctx
   before(async () => {
     ctx.env = await testEnv(name, { PORT: '0' })
-    ctx.service = await spawnService({ ...ctx.env, ROLE: 'api' })
+    ctx.service = await spawnService({ ...ctx.env, ROLE: 'api' }, { preload: [LOOP_DELAY_PRELOAD] })
     ctx.base = ctx.service.address!
     ctx.work = await mkdtemp(join(tmpdir(), `batchdl-${name}-`))
   })
@@ -43,6 +43,12 @@ async function assertZipHolds(path: string, files: FixtureFile[]) {
 }
 
 const ctx = childService('archive-zip')
+
+// Bounds for the 10,000-entry zip: three times the worst of four runs on the 2-core machine with
+// little beside this test's own load (23 ms held, 69 ms for /health/live; decision 0011). Other
+// processes busy on the same cores stretch both: a run at a load of 6 held the loop 55 ms.
+const MAX_LOOP_HELD_MS = 70
+const MAX_LIVE_MS = 200
 
 describe('archive of many files', { skip: notInFastRun }, () => {
   it('2,000 files over a keep-alive connection: Content-Length is the bytes sent, and the body ends', async () => {
@@ -74,16 +80,19 @@ describe('archive of many files', { skip: notInFastRun }, () => {
     const files = Array.from({ length: 10_000 }, (_, i) => ({ saved_as: `f${i}.txt`, content: randomBytes(i % 100) }))
     await recordFinishedTask(ctx.env, 'many10k', files)
     // Measured from the request (read the task, plan the zip) to the zip's last byte.
-    await eventLoopLagMaxMs(ctx.base) // resets the service's histogram
+    await loopDelay(ctx.service) // starts the service's window
     const body = download(`${ctx.base}/tasks/many10k/archive`, { deadlineMs: 60_000 })
     const live = await probeLiveWhile(ctx.base, body)
     const res = await body
-    const lagMs = await eventLoopLagMaxMs(ctx.base)
-    t.diagnostic(`event loop held up to ${lagMs.toFixed(0)} ms; /health/live answered ${live.probes} times, in ${live.maxMs.toFixed(0)} ms at most`)
-    // Generous bounds on a busy shared machine (each turn stretches with the load), where yazl held the loop for 1,100 ms at a time.
+    const loop = await loopDelay(ctx.service)
+    t.diagnostic(
+      `event loop held up to ${loop.maxMs.toFixed(1)} ms (p99 ${loop.p99Ms.toFixed(1)} ms); ` +
+        `service CPU ${loop.cpuMs.toFixed(0)} ms; GC ${loop.gc.count} pauses, ${loop.gc.totalMs.toFixed(1)} ms in all, ${loop.gc.maxMs.toFixed(1)} ms at most; ` +
+        `/health/live answered ${live.probes} times, in ${live.maxMs.toFixed(1)} ms at most`,
+    )
     assert.ok(live.probes >= 3, `only ${live.probes} probes: the zip streamed too fast to measure`)
-    assert.ok(lagMs < 500, `the service's event loop was held up to ${lagMs.toFixed(0)} ms while the zip streamed`)
-    assert.ok(live.maxMs < 800, `/health/live took up to ${live.maxMs.toFixed(0)} ms while the zip streamed (${live.probes} probes)`)
+    assert.ok(loop.maxMs < MAX_LOOP_HELD_MS, `the service's event loop was held up to ${loop.maxMs.toFixed(1)} ms while the zip streamed`)
+    assert.ok(live.maxMs < MAX_LIVE_MS, `/health/live took up to ${live.maxMs.toFixed(1)} ms while the zip streamed (${live.probes} probes)`)
     assert.equal(res.status, 200)
     assert.equal(res.error, null)
     assert.equal(Number(res.headers['content-length']), res.body.length)

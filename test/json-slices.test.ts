@@ -4,14 +4,14 @@ import { jsonArraySlices } from '../src/tasks/json-slices.js'
 
 async function collect(json: string, size: number): Promise<unknown[][]> {
   const slices: unknown[][] = []
-  for await (const slice of jsonArraySlices(json, size)) slices.push(slice)
+  for await (const slice of jsonArraySlices(Buffer.from(json), size)) slices.push(slice)
   return slices
 }
 
 describe('jsonArraySlices', () => {
   it('gives the same elements as JSON.parse, in slices of the size asked', async () => {
     const items = Array.from({ length: 25 }, (_, i) => ({
-      fn: `a,b]}{["\\"${i}`,
+      fn: `a,b]}{["\\"${i} café 照片 🙂`,
       url: `http://h/${i}?q=[1,2]`,
       nested: { list: [i, [i, { x: '},' }]] },
       n: i,
@@ -48,7 +48,7 @@ describe('jsonArraySlices', () => {
     setImmediate(tick)
     const seen: number[] = []
     try {
-      for await (const slice of jsonArraySlices(json, 10)) {
+      for await (const slice of jsonArraySlices(Buffer.from(json), 10)) {
         assert.equal(slice.length, 10)
         seen.push(turns)
       }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { crc32 } from 'node:zlib'
-import { planZip, type ZipEntry } from '../src/zip/format.js'
+import { planZip as planNamesAndSizes } from '../src/zip/plan.js'
 import { zipChunks, ZipSizeError, type EntrySource } from '../src/zip/writer.js'
 import { notInFastRun } from '../testkit/service.js'
 import { pythonZip, zipinfoNames } from './helpers/archive.js'
@@ -18,12 +18,24 @@ const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 const MODIFIED = new Date(2024, 5, 30, 12, 34, 56)
 const ZEROS = Buffer.alloc(1024 * 1024)
 
+interface ZipEntry {
+  name: string
+  size: number
+}
+
+const planZip = (entries: readonly ZipEntry[], modified: Date) =>
+  planNamesAndSizes(
+    entries.map((e) => e.name),
+    entries.map((e) => e.size),
+    modified,
+  )
+
 /** Entries whose bytes are in memory; an entry named in `zeros` is that many zero bytes, a shared buffer over and over. */
 function memorySource(data: Map<string, Buffer>, zeros = new Map<string, number>()): EntrySource {
   return {
-    async open(entry) {
-      const whole = data.get(entry.name)
-      let left = zeros.get(entry.name) ?? 0
+    async open(name) {
+      const whole = data.get(name)
+      let left = zeros.get(name) ?? 0
       let sent = whole === undefined
       return {
         async read() {
@@ -82,7 +94,7 @@ describe('zip writer', () => {
       { name: 'after.bin', size: after.length },
       { name: 'last.bin', size: last.length },
     ]
-    const plan = planZip(entries, MODIFIED)
+    const plan = await planZip(entries, MODIFIED)
     assert.equal(plan.zip64End, true)
     const source = memorySource(new Map([['after.bin', after], ['last.bin', last]]), new Map([['huge.bin', 2 ** 32]]))
     const path = join(work, 'huge.zip')
@@ -102,9 +114,9 @@ describe('zip writer', () => {
   })
 
   it('zip64 end records from 65,535 entries on, and not before', { timeout: 120_000, skip: notInFastRun }, async () => {
-    assert.equal(planZip(Array.from({ length: 65_534 }, (_, i) => ({ name: `${i}`, size: 1 })), MODIFIED).zip64End, false)
+    assert.equal((await planZip(Array.from({ length: 65_534 }, (_, i) => ({ name: `${i}`, size: 1 })), MODIFIED)).zip64End, false)
     const data = new Map(Array.from({ length: 65_535 }, (_, i) => [`e${i}`, Buffer.from([i & 0xff, i >> 8])] as const))
-    const plan = planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)
+    const plan = await planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)
     assert.equal(plan.zip64End, true)
     const path = join(work, 'count.zip')
     const bytes = await collect(zipChunks(plan, memorySource(data)))
@@ -117,14 +129,16 @@ describe('zip writer', () => {
     assert.equal((await zipinfoNames(path)).length, 65_535)
   })
 
-  it('writes exactly the planned bytes: no entries, empty entries, UTF-8 names', async () => {
+  it('writes exactly the planned bytes: no entries, empty entries, UTF-8 names, names of up to 65,535 bytes', async () => {
     const cases: [string, Map<string, Buffer>][] = [
       ['none', new Map()],
       ['empty', new Map([['empty.txt', Buffer.alloc(0)], ['one.txt', Buffer.from('1')]])],
       ['names', new Map([['café.jpg', randomBytes(70_000)], ['照片 (2).png', randomBytes(3)], ['🙂.txt', Buffer.from('smile')]])],
+      // Headers longer than the writer's 64 KiB batch, and a UTF-8 name of 60,004 bytes.
+      ['long names', new Map([['n'.repeat(65_535), randomBytes(10)], [`${'é'.repeat(30_000)}.bin`, randomBytes(20_000)], ['z', randomBytes(5)]])],
     ]
     for (const [label, data] of cases) {
-      const plan = planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)
+      const plan = await planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)
       const bytes = await collect(zipChunks(plan, memorySource(data)))
       assert.equal(bytes.length, plan.size, label)
       const path = join(work, `${label}.zip`)
@@ -138,7 +152,7 @@ describe('zip writer', () => {
   it('stops, short of the planned size, when a source gives fewer or more bytes than planned', async () => {
     for (const actual of [9, 11]) {
       const data = new Map([['a.bin', randomBytes(100)], ['b.bin', randomBytes(actual)], ['c.bin', randomBytes(100)]])
-      const plan = planZip([{ name: 'a.bin', size: 100 }, { name: 'b.bin', size: 10 }, { name: 'c.bin', size: 100 }], MODIFIED)
+      const plan = await planZip([{ name: 'a.bin', size: 100 }, { name: 'b.bin', size: 10 }, { name: 'c.bin', size: 100 }], MODIFIED)
       const parts: Buffer[] = []
       await assert.rejects(async () => {
         for await (const c of zipChunks(plan, memorySource(data))) parts.push(c)

@@ -13,13 +13,16 @@ export interface ChildService {
 /**
  * The real program as a child process; resolves once it logged "batchdl
  * started". From the sources through tsx, or, with `built`, as production runs
- * it: dist/src/main.js (run `npm run build` first).
+ * it: dist/src/main.js (run `npm run build` first). `preload`: modules (URLs)
+ * imported before the program, after tsx, so they may be TypeScript.
  */
 export async function spawnService(
   env: Record<string, string>,
-  opts: { built?: boolean; nodeArgs?: string[]; startTimeoutMs?: number; onSpawn?: (child: ChildProcess) => void } = {},
+  opts: { built?: boolean; nodeArgs?: string[]; preload?: string[]; startTimeoutMs?: number; onSpawn?: (child: ChildProcess) => void } = {},
 ): Promise<ChildService> {
-  const args = [...(opts.nodeArgs ?? []), ...(opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', 'src/main.ts'])]
+  const preload = (opts.preload ?? []).flatMap((url) => ['--import', url])
+  if (opts.built && preload.length > 0) throw new Error('preload needs tsx: it is for a service run from the sources')
+  const args = [...(opts.nodeArgs ?? []), ...(opts.built ? ['dist/src/main.js'] : ['--import', 'tsx', ...preload, 'src/main.ts'])]
   const child = spawn(process.execPath, args, {
     // The start is read from the log: at least info, whatever the test environment says.
     env: { ...process.env, ...env, LOG_LEVEL: 'info' },

@@ -1,11 +1,12 @@
 // A task's finished files as zip entries, read from disk and checked against
 // the size the task recorded: a file removed or changed since fails its zip
 // with a clear error instead of yielding a zip that lies.
-import { close, open, read } from 'node:fs'
+import { read } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import type { DiskCalls } from '../download/disk-calls.js'
 import { AppError } from '../errors.js'
-import type { EntryReader, EntrySource, PlannedEntry } from '../zip/writer.js'
+import type { EntryReader, EntrySource } from '../zip/writer.js'
 
 export type ArchiveFileErrorCode = 'file_missing' | 'file_changed' | 'file_unreadable'
 
@@ -24,25 +25,29 @@ export class ArchiveFileError extends AppError {
 
 /** Read size: large enough for few calls, small enough that memory stays flat. */
 const CHUNK_BYTES = 256 * 1024
+/**
+ * A read up to this size goes through DiskCalls (on the event loop while the
+ * disk is fast): a hand-over to the thread pool costs more than the read
+ * itself, and 10,000 small files made 30,000 of them (docs/decisions/0011-zip-event-loop.md).
+ */
+const SMALL_READ_BYTES = 64 * 1024
 
 // Plain descriptors rather than FileHandle objects: at 10,000 small files a
 // FileHandle's set-up was most of the zip's CPU. The writer closes each one.
-const openFile = promisify(open)
-const readFile = promisify(read)
-const closeFile = promisify(close)
+const readInPool = promisify(read)
 
-/** Entries named by saved_as, read from the task's folder. */
-export function taskFileSource(dir: string): EntrySource {
+/** Entries named by saved_as, read from the task's folder; open, close and small reads through `disk`. */
+export function taskFileSource(dir: string, disk: DiskCalls): EntrySource {
   return {
-    async open(entry: PlannedEntry): Promise<EntryReader> {
+    async open(name: string, size: number): Promise<EntryReader> {
       // saved_as is a plain name (checked at submit); a path here would be a bug, never followed.
-      if (entry.name.includes('/') || entry.name === '.' || entry.name === '..') {
-        throw new ArchiveFileError('file_unreadable', entry.name, `${entry.name} is not a file name`)
+      if (name.includes('/') || name === '.' || name === '..') {
+        throw new ArchiveFileError('file_unreadable', name, `${name} is not a file name`)
       }
       try {
-        return new FileReader(await openFile(join(dir, entry.name), 'r'), entry.name, entry.size)
+        return new FileReader(disk, await disk.open(join(dir, name), 'r'), name, size)
       } catch (err) {
-        throw fileError(err, entry.name)
+        throw fileError(err, name)
       }
     },
   }
@@ -58,6 +63,7 @@ class FileReader implements EntryReader {
   private ended = false
 
   constructor(
+    private readonly disk: DiskCalls,
     private readonly fd: number,
     private readonly name: string,
     private readonly size: number,
@@ -70,7 +76,10 @@ class FileReader implements EntryReader {
     const buf = Buffer.allocUnsafe(want)
     let bytesRead: number
     try {
-      ;({ bytesRead } = await readFile(this.fd, buf, 0, want, this.position))
+      bytesRead =
+        want <= SMALL_READ_BYTES
+          ? await this.disk.read(this.fd, buf, want, this.position)
+          : (await readInPool(this.fd, buf, 0, want, this.position)).bytesRead
     } catch (err) {
       throw fileError(err, this.name)
     }
@@ -87,7 +96,7 @@ class FileReader implements EntryReader {
   }
 
   close(): Promise<void> {
-    return closeFile(this.fd)
+    return this.disk.close(this.fd)
   }
 
   private changed(has: string): ArchiveFileError {

@@ -3,7 +3,9 @@
 // disk), stored rather than deflated since images do not compress, zip64
 // where a field would overflow. Its size is known before the first byte.
 import { Readable } from 'node:stream'
-import { planZip, type ZipEntry } from '../zip/format.js'
+import type { DiskCalls } from '../download/disk-calls.js'
+import { planZip } from '../zip/plan.js'
+import { Turns } from '../zip/turns.js'
 import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
 import { taskFileSource } from './archive-files.js'
 
@@ -30,13 +32,27 @@ export interface MadeFile {
  * answer rather than a broken download; a file failing later errors the
  * stream (ArchiveFileError).
  */
-export async function buildArchive(dir: string, entries: readonly ArchiveEntry[], modified: Date, made?: MadeFile): Promise<Archive> {
-  const zipEntries = entries.map((e): ZipEntry => ({ name: e.saved_as, size: e.bytes }))
-  if (made) zipEntries.unshift({ name: made.name, size: made.content.length })
-  const plan = planZip(zipEntries, modified)
-  const disk = taskFileSource(dir)
-  const source: EntrySource = made ? { open: (e, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : disk.open(e, i)) } : disk
-  const chunks = zipChunks(plan, source)
+export async function buildArchive(
+  disk: DiskCalls,
+  dir: string,
+  entries: readonly ArchiveEntry[],
+  modified: Date,
+  made?: MadeFile,
+): Promise<Archive> {
+  const names = entries.map((e) => e.saved_as)
+  const sizes = entries.map((e) => e.bytes)
+  if (made) {
+    names.unshift(made.name)
+    sizes.unshift(made.content.length)
+  }
+  // One clock for the plan and the writer: the plan's last piece and the writer's first share a turn.
+  const turns = new Turns()
+  const plan = await planZip(names, sizes, modified, turns)
+  const files = taskFileSource(dir, disk)
+  const source: EntrySource = made
+    ? { open: (name, size, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : files.open(name, size, i)) }
+    : files
+  const chunks = zipChunks(plan, source, turns)
   const first = await chunks.next()
   const stream = Readable.from(startingWith(first, chunks), { objectMode: false })
   return { stream, size: plan.size }

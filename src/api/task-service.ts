@@ -4,6 +4,8 @@ import type { Queue } from 'bullmq'
 import type { Backend } from '../backend.js'
 import type { TokenSigner } from '../http/token.js'
 import type { Config } from '../config.js'
+import { DiskCalls } from '../download/disk-calls.js'
+import type { Logger } from '../logger.js'
 import { addressPolicyFor, type AddressPolicy } from '../net/address-policy.js'
 import { ConflictError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js'
 import { buildArchive, type Archive } from './archive.js'
@@ -33,12 +35,14 @@ export interface TaskServiceDeps {
   checkCallback: CallbackCheck
   maxFilesPerTask: number
   downloadDir: string
+  /** the zip's file calls */
+  disk: DiskCalls
 }
 
 export type TaskService = ReturnType<typeof createTaskService>
 
 /** The service as the configuration sets it up, for every process that takes tasks (API, legacy intake). */
-export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSigner): TaskService {
+export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSigner, log: Logger): TaskService {
   return createTaskService({
     redis: backend.redis,
     store: backend.store,
@@ -50,6 +54,7 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
     checkCallback: callbackCheckFor(config),
     maxFilesPerTask: config.MAX_FILES_PER_TASK,
     downloadDir: config.DOWNLOAD_DIR,
+    disk: new DiskCalls(log),
   })
 }
 
@@ -57,7 +62,7 @@ export function taskServiceFor(config: Config, backend: Backend, tokens: TokenSi
 const DEFAULT_PAGE = 50
 const MAX_PAGE = 200
 
-export function createTaskService({ redis, store, list, queue, acks, tokens, policy, checkCallback, maxFilesPerTask, downloadDir }: TaskServiceDeps) {
+export function createTaskService({ redis, store, list, queue, acks, tokens, policy, checkCallback, maxFilesPerTask, downloadDir, disk }: TaskServiceDeps) {
   /** Runs a Redis step for a request: a 503 at once when Redis is away, never a hang. */
   async function withRedis<T>(step: () => Promise<T>): Promise<T> {
     if (redis.status !== 'ready') throw new UnavailableError()
@@ -210,7 +215,7 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
         ? { name: reportName(done.map((f) => f.saved_as)), content: Buffer.from(archiveReport(taskId, status.files)) }
         : undefined
       // Every entry carries the task's end time: the same task gives the same bytes.
-      return buildArchive(taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
+      return buildArchive(disk, taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */

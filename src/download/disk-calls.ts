@@ -1,11 +1,12 @@
 // The few file-system calls each downloaded file makes besides its data
-// writes (open, close, rename, a small file's one write) run on the event loop
+// writes (open, close, rename, a small file's one write), and those of each
+// file the zip reads (open, a small file's one read, close), run on the event loop
 // while the disk answers in microseconds, which is cheaper than a hand-over to
 // libuv's thread pool; when most calls of a window are slow, or one stalls,
 // they go back to the thread pool for a while, so that a slow volume never
 // stalls every download. Why "most" and the figures:
 // docs/decisions/0004-small-fs-calls-on-event-loop.md.
-import { close, closeSync, open, openSync, rename, renameSync, writev, writevSync } from 'node:fs'
+import { close, closeSync, open, openSync, read, readSync, rename, renameSync, writev, writevSync } from 'node:fs'
 import { promisify } from 'node:util'
 import type { Logger } from '../logger.js'
 
@@ -13,6 +14,7 @@ const openAsync = promisify(open)
 const closeAsync = promisify(close)
 const renameAsync = promisify(rename)
 const writevAsync = promisify(writev)
+const readAsync = promisify(read)
 
 export interface DiskCallsOptions {
   /** calls judged together */
@@ -53,8 +55,8 @@ export class DiskCalls {
     return this.now() >= this.threadPoolUntil
   }
 
-  /** `w`: create or empty the file; `a`: create or append to it; `r+`: write into an existing one. */
-  open(path: string, flags: 'w' | 'a' | 'r+'): Promise<number> {
+  /** `w`: create or empty the file; `a`: create or append to it; `r+`: write into an existing one; `r`: read it. */
+  open(path: string, flags: 'w' | 'a' | 'r+' | 'r'): Promise<number> {
     return this.call(
       () => openSync(path, flags),
       () => openAsync(path, flags),
@@ -80,6 +82,14 @@ export class DiskCalls {
     return this.call(
       () => writevSync(fd, buffers, position ?? undefined),
       async () => (await writevAsync(fd, buffers, position ?? undefined)).bytesWritten,
+    )
+  }
+
+  /** For a few KiB at most (a small file read whole by the zip): larger reads belong in the thread pool. */
+  read(fd: number, buffer: Buffer, length: number, position: number): Promise<number> {
+    return this.call(
+      () => readSync(fd, buffer, 0, length, position),
+      async () => (await readAsync(fd, buffer, 0, length, position)).bytesRead,
     )
   }
 

@@ -42,7 +42,7 @@ export async function startLegacyIntake(config: Config, backend: Backend, log: L
   const { processing, previous, dead } = legacyKeys(config.QUEUE_PREFIX, source)
   const { redis, store } = backend
   const blocking = backend.connect('legacy') // BLMOVE blocks its connection
-  const tasks = taskServiceFor(config, backend, tokenSignerFor(config))
+  const tasks = taskServiceFor(config, backend, tokenSignerFor(config), log)
   const handler = { tasks, store, redis, dead, log, replyTtl: config.REPLY_TTL_SECONDS }
   let closed = false
 

@@ -4,9 +4,11 @@
 // names; zip64 only where a field would overflow.
 //
 // Every size and offset follows from the entries' names and sizes alone, so
-// planZip() lays out the whole archive before a byte is written: the writer
-// follows the plan, and Content-Length is the plan's size. One function
-// decides each record's shape for both, so the two cannot disagree.
+// planZip() (plan.ts) lays out the whole archive before a byte is written: the
+// writer follows the plan, and Content-Length is the plan's size. The length
+// functions below decide each record's shape for both, so the two cannot
+// disagree. Records are written into the writer's batch buffer rather than a
+// Buffer each (docs/decisions/0011-zip-event-loop.md).
 
 /** Record signatures (4.3.7, 4.3.9.3, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
 const SIG_LOCAL = 0x04034b50
@@ -37,25 +39,18 @@ const MAX16 = 0xffff
 const MAX32 = 0xffffffff
 const ZIP64_EXTRA_TAG = 0x0001
 
-export interface ZipEntry {
-  /** the name inside the zip, a plain file name */
-  name: string
-  size: number
-}
-
-export interface PlannedEntry extends ZipEntry {
-  /** the name's length in UTF-8 */
-  nameLength: number
-  /** where its local header starts */
-  offset: number
-  /** its size needs 8 bytes: zip64 extra fields in both headers, and a zip64 data descriptor */
-  zip64Size: boolean
-  /** its offset needs 8 bytes: a zip64 extra field in its central header */
-  zip64Offset: boolean
-}
+/** The longest name a header can hold, in bytes. */
+export const MAX_NAME_BYTES = MAX16
 
 export interface ZipPlan {
-  entries: PlannedEntry[]
+  /** entry names (plain file names), in order */
+  names: readonly string[]
+  /** each entry's size in bytes */
+  sizes: Float64Array
+  /** where each entry's local header starts */
+  offsets: Float64Array
+  /** each name's length in UTF-8 */
+  nameLengths: Uint32Array
   centralOffset: number
   centralSize: number
   /** entry count, central directory size or offset overflow: zip64 end records (4.3.14, 4.3.15) */
@@ -68,131 +63,135 @@ export interface ZipPlan {
 }
 
 /** The parts of an entry's records whose length depends on zip64: local extra field, data descriptor, central extra field. */
-const localExtraLen = (e: PlannedEntry) => (e.zip64Size ? 20 : 0)
-const descriptorLen = (e: PlannedEntry) => (e.zip64Size ? 24 : 16)
-const centralExtraLen = (e: PlannedEntry) => (e.zip64Size || e.zip64Offset ? 4 + (e.zip64Size ? 16 : 0) + (e.zip64Offset ? 8 : 0) : 0)
+const localExtraLen = (zip64Size: boolean) => (zip64Size ? 20 : 0)
+const descriptorLen = (zip64Size: boolean) => (zip64Size ? 24 : 16)
+const centralExtraLen = (zip64Size: boolean, zip64Offset: boolean) =>
+  zip64Size || zip64Offset ? 4 + (zip64Size ? 16 : 0) + (zip64Offset ? 8 : 0) : 0
 
-/** Lays out the archive: every entry's offset and record shapes, and the total size. */
-export function planZip(entries: readonly ZipEntry[], modified: Date): ZipPlan {
-  const planned: PlannedEntry[] = []
-  let offset = 0
-  let centralSize = 0
-  for (const { name, size } of entries) {
-    const nameLength = Buffer.byteLength(name, 'utf8')
-    if (nameLength === 0 || nameLength > MAX16) throw new RangeError(`zip entry name of ${nameLength} bytes`)
-    if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`zip entry ${name} has size ${size}`)
-    const e: PlannedEntry = { name, size, nameLength, offset, zip64Size: size >= MAX32, zip64Offset: offset >= MAX32 }
-    planned.push(e)
-    offset += LOCAL_LEN + nameLength + localExtraLen(e) + size + descriptorLen(e)
-    centralSize += CENTRAL_LEN + nameLength + centralExtraLen(e)
-  }
-  const zip64End = planned.length >= MAX16 || centralSize >= MAX32 || offset >= MAX32
-  const size = offset + centralSize + (zip64End ? ZIP64_END_LEN + ZIP64_LOCATOR_LEN : 0) + END_LEN
-  if (!Number.isSafeInteger(size)) throw new RangeError(`a zip of ${size} bytes`)
-  return { entries: planned, centralOffset: offset, centralSize, zip64End, size, ...dosDateTime(modified) }
-}
+/** A size or offset that needs 8 bytes. */
+export const overflows32 = (n: number) => n >= MAX32
+/** An entry's bytes in the archive before the central directory: local header, data, data descriptor. */
+export const entryLength = (nameLength: number, size: number) =>
+  LOCAL_LEN + nameLength + localExtraLen(overflows32(size)) + size + descriptorLen(overflows32(size))
+/** An entry's central directory header. */
+export const centralLength = (nameLength: number, size: number, offset: number) =>
+  CENTRAL_LEN + nameLength + centralExtraLen(overflows32(size), overflows32(offset))
+/** Entry count, central directory size or offset overflow: zip64 end records (4.3.14, 4.3.15). */
+export const needsZip64End = (count: number, centralSize: number, centralOffset: number) =>
+  count >= MAX16 || overflows32(centralSize) || overflows32(centralOffset)
+/** The records after the central directory. */
+export const endLength = (zip64End: boolean) => (zip64End ? ZIP64_END_LEN + ZIP64_LOCATOR_LEN : 0) + END_LEN
 
-/** 4.4.6: local time, two-second resolution, years 1980 to 2107. */
-function dosDateTime(d: Date): { dosTime: number; dosDate: number } {
-  const year = Math.min(Math.max(d.getFullYear(), 1980), 2107)
-  return {
-    dosTime: (d.getHours() << 11) | (d.getMinutes() << 5) | (d.getSeconds() >> 1),
-    dosDate: ((year - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate(),
-  }
-}
+/** Entry i's size needs 8 bytes: zip64 extra fields in both headers, and a zip64 data descriptor. */
+const zip64Size = (plan: ZipPlan, i: number) => overflows32(plan.sizes[i]!)
+/** Entry i's offset needs 8 bytes: a zip64 extra field in its central header. */
+const zip64Offset = (plan: ZipPlan, i: number) => overflows32(plan.offsets[i]!)
 
-/** The name in UTF-8; an ASCII name byte by byte, which costs a tenth of a call into the encoder. */
-function writeName(b: Buffer, e: PlannedEntry, at: number): void {
-  if (e.nameLength === e.name.length) {
-    let i = 0
-    for (; i < e.name.length; i++) {
-      const c = e.name.charCodeAt(i)
-      if (c >= 0x80) break
-      b[at + i] = c
-    }
-    if (i === e.name.length) return
+/** The lengths of entry i's records, for a writer to make room. */
+export const localHeaderLength = (plan: ZipPlan, i: number) => LOCAL_LEN + plan.nameLengths[i]! + localExtraLen(zip64Size(plan, i))
+export const dataDescriptorLength = (plan: ZipPlan, i: number) => descriptorLen(zip64Size(plan, i))
+export const centralHeaderLength = (plan: ZipPlan, i: number) => centralLength(plan.nameLengths[i]!, plan.sizes[i]!, plan.offsets[i]!)
+
+/** Entry i's name in UTF-8 at `at`; an ASCII name (as long in bytes as in characters) byte by byte. */
+function writeName(plan: ZipPlan, i: number, b: Buffer, at: number): void {
+  const name = plan.names[i]!
+  const length = plan.nameLengths[i]!
+  if (length !== name.length) {
+    b.write(name, at, length, 'utf8')
+    return
   }
-  b.write(e.name, at, 'utf8')
+  for (let j = 0; j < length; j++) b[at + j] = name.charCodeAt(j)
 }
 
 /**
- * 4.3.7 local file header. CRC-32 and sizes are zero (they follow in the data
- * descriptor, 4.4.4 bit 3); for a zip64 entry the 32-bit sizes say 0xFFFFFFFF
- * and a zip64 extra field (4.5.3) is present, which tells readers that the
- * data descriptor holds 8-byte sizes (4.3.9.2).
+ * 4.3.7 local file header of entry i, written into `b` (zero-filled) at
+ * `at`; returns where it ends. CRC-32 and sizes are zero (they follow in the
+ * data descriptor, 4.4.4 bit 3); for a zip64 entry the 32-bit sizes say
+ * 0xFFFFFFFF and a zip64 extra field (4.5.3) is present, which tells readers
+ * that the data descriptor holds 8-byte sizes (4.3.9.2).
  */
-export function localHeader(plan: ZipPlan, e: PlannedEntry): Buffer {
-  const b = Buffer.alloc(LOCAL_LEN + e.nameLength + localExtraLen(e))
-  b.writeUInt32LE(SIG_LOCAL, 0)
-  b.writeUInt16LE(e.zip64Size ? VERSION_ZIP64 : VERSION_PLAIN, 4)
-  b.writeUInt16LE(FLAGS, 6)
+export function writeLocalHeader(plan: ZipPlan, i: number, b: Buffer, at: number): number {
+  const big = zip64Size(plan, i)
+  const nameLength = plan.nameLengths[i]!
+  b.writeUInt32LE(SIG_LOCAL, at)
+  b.writeUInt16LE(big ? VERSION_ZIP64 : VERSION_PLAIN, at + 4)
+  b.writeUInt16LE(FLAGS, at + 6)
   // method 0 (stored) at 8, CRC-32 0 at 14
-  b.writeUInt16LE(plan.dosTime, 10)
-  b.writeUInt16LE(plan.dosDate, 12)
-  if (e.zip64Size) {
-    b.writeUInt32LE(MAX32, 18)
-    b.writeUInt32LE(MAX32, 22)
+  b.writeUInt16LE(plan.dosTime, at + 10)
+  b.writeUInt16LE(plan.dosDate, at + 12)
+  if (big) {
+    b.writeUInt32LE(MAX32, at + 18)
+    b.writeUInt32LE(MAX32, at + 22)
   }
-  b.writeUInt16LE(e.nameLength, 26)
-  b.writeUInt16LE(localExtraLen(e), 28)
-  writeName(b, e, LOCAL_LEN)
-  if (e.zip64Size) {
-    const x = LOCAL_LEN + e.nameLength
+  b.writeUInt16LE(nameLength, at + 26)
+  b.writeUInt16LE(localExtraLen(big), at + 28)
+  writeName(plan, i, b, at + LOCAL_LEN)
+  if (big) {
+    const x = at + LOCAL_LEN + nameLength
     b.writeUInt16LE(ZIP64_EXTRA_TAG, x)
     b.writeUInt16LE(16, x + 2)
     // original and compressed sizes: 0 here too, the descriptor has them
   }
-  return b
+  return at + LOCAL_LEN + nameLength + localExtraLen(big)
 }
 
-/** 4.3.9 data descriptor, with its signature (4.3.9.3); 8-byte sizes for a zip64 entry. */
-export function dataDescriptor(e: PlannedEntry, crc: number): Buffer {
-  const b = Buffer.alloc(descriptorLen(e))
-  b.writeUInt32LE(SIG_DESCRIPTOR, 0)
-  b.writeUInt32LE(crc, 4)
-  if (e.zip64Size) {
-    b.writeBigUInt64LE(BigInt(e.size), 8)
-    b.writeBigUInt64LE(BigInt(e.size), 16)
+/** 4.3.9 data descriptor of entry i, with its signature (4.3.9.3), 8-byte sizes for a zip64 entry, at `at`; returns where it ends. */
+export function writeDataDescriptor(plan: ZipPlan, i: number, crc: number, b: Buffer, at: number): number {
+  const size = plan.sizes[i]!
+  const big = zip64Size(plan, i)
+  b.writeUInt32LE(SIG_DESCRIPTOR, at)
+  b.writeUInt32LE(crc, at + 4)
+  if (big) {
+    b.writeBigUInt64LE(BigInt(size), at + 8)
+    b.writeBigUInt64LE(BigInt(size), at + 16)
   } else {
-    b.writeUInt32LE(e.size, 8)
-    b.writeUInt32LE(e.size, 12)
+    b.writeUInt32LE(size, at + 8)
+    b.writeUInt32LE(size, at + 12)
   }
-  return b
+  return at + descriptorLen(big)
 }
 
-/** 4.3.12 central directory file header, with the zip64 extra field (4.5.3) holding what overflows, in its fixed order. */
-export function centralHeader(plan: ZipPlan, e: PlannedEntry, crc: number): Buffer {
-  const extra = centralExtraLen(e)
-  const b = Buffer.alloc(CENTRAL_LEN + e.nameLength + extra)
-  b.writeUInt32LE(SIG_CENTRAL, 0)
-  b.writeUInt16LE(MADE_BY, 4)
-  b.writeUInt16LE(e.zip64Size || e.zip64Offset ? VERSION_ZIP64 : VERSION_PLAIN, 6)
-  b.writeUInt16LE(FLAGS, 8)
+/**
+ * 4.3.12 central directory file header of entry i, with the zip64 extra
+ * field (4.5.3) holding what overflows, in its fixed order; written into `b`
+ * (zero-filled) at `at`; returns where it ends.
+ */
+export function writeCentralHeader(plan: ZipPlan, i: number, crc: number, b: Buffer, at: number): number {
+  const size = plan.sizes[i]!
+  const offset = plan.offsets[i]!
+  const nameLength = plan.nameLengths[i]!
+  const bigSize = zip64Size(plan, i)
+  const bigOffset = zip64Offset(plan, i)
+  const extra = centralExtraLen(bigSize, bigOffset)
+  b.writeUInt32LE(SIG_CENTRAL, at)
+  b.writeUInt16LE(MADE_BY, at + 4)
+  b.writeUInt16LE(bigSize || bigOffset ? VERSION_ZIP64 : VERSION_PLAIN, at + 6)
+  b.writeUInt16LE(FLAGS, at + 8)
   // method 0 (stored) at 10
-  b.writeUInt16LE(plan.dosTime, 12)
-  b.writeUInt16LE(plan.dosDate, 14)
-  b.writeUInt32LE(crc, 16)
-  b.writeUInt32LE(e.zip64Size ? MAX32 : e.size, 20)
-  b.writeUInt32LE(e.zip64Size ? MAX32 : e.size, 24)
-  b.writeUInt16LE(e.nameLength, 28)
-  b.writeUInt16LE(extra, 30)
+  b.writeUInt16LE(plan.dosTime, at + 12)
+  b.writeUInt16LE(plan.dosDate, at + 14)
+  b.writeUInt32LE(crc, at + 16)
+  b.writeUInt32LE(bigSize ? MAX32 : size, at + 20)
+  b.writeUInt32LE(bigSize ? MAX32 : size, at + 24)
+  b.writeUInt16LE(nameLength, at + 28)
+  b.writeUInt16LE(extra, at + 30)
   // comment length, disk number start, internal attributes: 0 (32, 34, 36)
-  b.writeUInt32LE(EXTERNAL_ATTRS, 38)
-  b.writeUInt32LE(e.zip64Offset ? MAX32 : e.offset, 42)
-  writeName(b, e, CENTRAL_LEN)
+  b.writeUInt32LE(EXTERNAL_ATTRS, at + 38)
+  b.writeUInt32LE(bigOffset ? MAX32 : offset, at + 42)
+  writeName(plan, i, b, at + CENTRAL_LEN)
   if (extra > 0) {
-    let x = CENTRAL_LEN + e.nameLength
+    let x = at + CENTRAL_LEN + nameLength
     b.writeUInt16LE(ZIP64_EXTRA_TAG, x)
     b.writeUInt16LE(extra - 4, x + 2)
     x += 4
-    if (e.zip64Size) {
-      b.writeBigUInt64LE(BigInt(e.size), x)
-      b.writeBigUInt64LE(BigInt(e.size), x + 8)
+    if (bigSize) {
+      b.writeBigUInt64LE(BigInt(size), x)
+      b.writeBigUInt64LE(BigInt(size), x + 8)
       x += 16
     }
-    if (e.zip64Offset) b.writeBigUInt64LE(BigInt(e.offset), x)
+    if (bigOffset) b.writeBigUInt64LE(BigInt(offset), x)
   }
-  return b
+  return at + CENTRAL_LEN + nameLength + extra
 }
 
 /**
@@ -201,7 +200,7 @@ export function centralHeader(plan: ZipPlan, e: PlannedEntry, crc: number): Buff
  * directory record (4.3.16), whose overflowing fields say 0xFFFF(FFFF).
  */
 export function endRecords(plan: ZipPlan): Buffer {
-  const count = plan.entries.length
+  const count = plan.names.length
   const zip64Len = plan.zip64End ? ZIP64_END_LEN + ZIP64_LOCATOR_LEN : 0
   const b = Buffer.alloc(zip64Len + END_LEN)
   if (plan.zip64End) {

@@ -1,11 +1,21 @@
-// Streams a planned zip (format.ts): each entry's local header, its bytes as
-// the source reads them (CRC-32 computed on the way), its data descriptor;
-// then the central directory and the end records. Linear in the entries, and
-// every step is small: the work between two awaits is one chunk or one batch
-// of central headers, so the event loop is never held.
-import { setImmediate as turn } from 'node:timers/promises'
+// Streams a planned zip (plan.ts, format.ts): each entry's local header, its
+// bytes as the source reads them (CRC-32 computed on the way), its data
+// descriptor; then the central directory and the end records. Linear in the
+// entries, and it gives the event loop a turn whenever TURN_MS of work went by
+// (turns.ts): a source may answer without ever reaching the loop (small files
+// are read on it), and a socket may take every batch at once.
 import { crc32 } from 'node:zlib'
-import { centralHeader, dataDescriptor, endRecords, localHeader, type PlannedEntry, type ZipPlan } from './format.js'
+import {
+  centralHeaderLength,
+  dataDescriptorLength,
+  endRecords,
+  localHeaderLength,
+  writeCentralHeader,
+  writeDataDescriptor,
+  writeLocalHeader,
+  type ZipPlan,
+} from './format.js'
+import { Turns } from './turns.js'
 
 /**
  * The bytes of one entry, opened: read() until it answers null, then close()
@@ -24,7 +34,7 @@ export interface EntryReader {
  * byte of that entry.
  */
 export interface EntrySource {
-  open(entry: PlannedEntry, index: number): Promise<EntryReader>
+  open(name: string, size: number, index: number): Promise<EntryReader>
 }
 
 /** A bug guard: a source handed more or fewer bytes than the plan says. */
@@ -32,34 +42,43 @@ export class ZipSizeError extends Error {
   readonly code = 'zip_size_mismatch'
 }
 
-/** Small pieces (headers, small files) are sent together, up to this many bytes. */
+/** Headers and small chunks are gathered into batches of this size (docs/decisions/0011-zip-event-loop.md). */
 const BATCH_BYTES = 64 * 1024
+/** A chunk this large goes out on its own rather than copied into a batch. */
+const ALONE_BYTES = 16 * 1024
+const EMPTY = Buffer.alloc(0)
 
-/** Gathers small pieces into batches; counts every byte that passes. */
-class Batcher {
+/**
+ * The zip's bytes as they are written: records go straight into one
+ * zero-filled batch buffer, and a full batch is handed out whole, so an entry
+ * costs no Buffer of its own.
+ */
+class Batch {
+  /** bytes of the zip so far, handed out or in the batch */
   written = 0
-  private parts: Buffer[] = []
-  private bytes = 0
+  buf: Buffer = EMPTY
+  at = 0
 
-  /** Adds a piece; returns what is ready to send, in order, or null. A large piece goes out on its own. */
-  add(piece: Buffer): Buffer[] | null {
-    this.written += piece.length
-    if (piece.length >= BATCH_BYTES) {
-      const batch = this.take()
-      return batch ? [batch, piece] : [piece]
-    }
-    this.parts.push(piece)
-    this.bytes += piece.length
-    if (this.bytes < BATCH_BYTES) return null
-    return [this.take()!]
+  /** Makes room for `n` more bytes at `at`; returns the full batch to send first, or null. */
+  room(n: number): Buffer | null {
+    if (this.at + n <= this.buf.length) return null
+    const full = this.take()
+    this.buf = Buffer.alloc(Math.max(BATCH_BYTES, n))
+    return full
   }
 
-  /** What is gathered, as one buffer, or null when nothing is. */
+  /** The batch now ends at `end` (after a record was written at `at`). */
+  advance(end: number): void {
+    this.written += end - this.at
+    this.at = end
+  }
+
+  /** What is gathered, or null when nothing is; the next bytes start a new batch. */
   take(): Buffer | null {
-    if (this.bytes === 0) return null
-    const batch = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts, this.bytes)
-    this.parts = []
-    this.bytes = 0
+    if (this.at === 0) return null
+    const batch = this.buf.subarray(0, this.at)
+    this.buf = EMPTY
+    this.at = 0
     return batch
   }
 }
@@ -67,52 +86,61 @@ class Batcher {
 /**
  * The zip's bytes, in chunks. The total is exactly plan.size: the writer
  * counts what it yields and throws rather than end a zip of another length.
- * (Only `yield` of single buffers: `yield*` of an array costs an await per
- * element in an async generator, which at 10,000 entries was much of the CPU.)
  */
-export async function* zipChunks(plan: ZipPlan, source: EntrySource): AsyncGenerator<Buffer, void, undefined> {
-  const crcs = new Uint32Array(plan.entries.length)
-  const out = new Batcher()
-  let ready: Buffer[] | null
+export async function* zipChunks(plan: ZipPlan, source: EntrySource, turns = new Turns()): AsyncGenerator<Buffer, void, undefined> {
+  const count = plan.names.length
+  const crcs = new Uint32Array(count)
+  const out = new Batch()
+  let full: Buffer | null
 
-  for (let i = 0; i < plan.entries.length; i++) {
-    const e = plan.entries[i]!
-    if (out.written !== e.offset) throw new ZipSizeError(`entry ${i} would start at ${out.written}, planned at ${e.offset}`)
-    const reader = await source.open(e, i)
+  for (let i = 0; i < count; i++) {
+    if (turns.due()) await turns.take()
+    const name = plan.names[i]!
+    const size = plan.sizes[i]!
+    if (out.written !== plan.offsets[i]) throw new ZipSizeError(`entry ${i} would start at ${out.written}, planned at ${plan.offsets[i]}`)
+    const reader = await source.open(name, size, i)
     try {
-      if ((ready = out.add(localHeader(plan, e)))) for (const b of ready) yield b
+      if ((full = out.room(localHeaderLength(plan, i)))) yield full
+      out.advance(writeLocalHeader(plan, i, out.buf, out.at))
       let crc = 0
       let bytes = 0
       for (let chunk; (chunk = await reader.read()) !== null; ) {
         bytes += chunk.length
-        if (bytes > e.size) throw new ZipSizeError(`entry ${e.name}: more than the planned ${e.size} bytes`)
+        if (bytes > size) throw new ZipSizeError(`entry ${name}: more than the planned ${size} bytes`)
         crc = crc32(chunk, crc)
-        const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
-        if ((ready = out.add(piece))) for (const b of ready) yield b
+        if (chunk.length >= ALONE_BYTES) {
+          if ((full = out.take())) yield full
+          out.written += chunk.length
+          yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length)
+        } else {
+          if ((full = out.room(chunk.length))) yield full
+          out.buf.set(chunk, out.at)
+          out.advance(out.at + chunk.length)
+        }
       }
-      if (bytes !== e.size) throw new ZipSizeError(`entry ${e.name}: ${bytes} bytes, planned ${e.size}`)
+      if (bytes !== size) throw new ZipSizeError(`entry ${name}: ${bytes} bytes, planned ${size}`)
       crcs[i] = crc
-      if ((ready = out.add(dataDescriptor(e, crc)))) for (const b of ready) yield b
+      if ((full = out.room(dataDescriptorLength(plan, i)))) yield full
+      out.advance(writeDataDescriptor(plan, i, crc, out.buf, out.at))
     } finally {
       await reader.close()
     }
   }
 
   // The central directory, one header per entry, sent in batches (4.3.6: after the last entry).
-  // No file read separates them, and a socket that takes each batch at once
-  // would have the whole directory written in one turn of the event loop:
-  // each batch waits for the next turn.
-  for (let i = 0; i < plan.entries.length; i++) {
-    if ((ready = out.add(centralHeader(plan, plan.entries[i]!, crcs[i]!)))) {
-      for (const b of ready) yield b
-      await turn()
-    }
+  for (let i = 0; i < count; i++) {
+    if ((full = out.room(centralHeaderLength(plan, i)))) yield full
+    if (i % 256 === 0 && turns.due()) await turns.take()
+    out.advance(writeCentralHeader(plan, i, crcs[i]!, out.buf, out.at))
   }
-  out.add(endRecords(plan))
+  const end = endRecords(plan)
+  if ((full = out.room(end.length))) yield full
+  out.buf.set(end, out.at)
+  out.advance(out.at + end.length)
   // Checked before the last batch goes out: a zip of another length must not look complete.
   if (out.written !== plan.size) throw new ZipSizeError(`a zip of ${out.written} bytes, planned ${plan.size}`)
   const last = out.take()
   if (last) yield last
 }
 
-export type { PlannedEntry, ZipPlan }
+export type { ZipPlan }

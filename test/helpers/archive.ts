@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { loadConfig } from '../../src/config.js'
 import { createTaskStore, type FileSpec } from '../../src/tasks/store.js'
 import type { FileErrorCode } from '../../src/vocabulary.js'
-import { REDIS_URL } from '../../testkit/service.js'
+import { REDIS_URL, waitFor, type ChildService } from '../../testkit/service.js'
 
 const run = promisify(execFile)
 
@@ -170,10 +170,23 @@ export async function probeLiveWhile(base: string, until: Promise<unknown>): Pro
   return { probes, maxMs }
 }
 
-/** The longest event-loop delay the service saw since its previous /metrics scrape (prom-client resets it per scrape). */
-export async function eventLoopLagMaxMs(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text()
-  const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(text)
-  if (!m) throw new Error('no nodejs_eventloop_lag_max_seconds in /metrics')
-  return Number(m[1]) * 1000
+export interface LoopDelay {
+  /** the longest gap between two ticks of the service's 1 ms timer: how long its event loop was held, plus at most 1 ms */
+  maxMs: number
+  p99Ms: number
+  ticks: number
+  /** the service's CPU time, user and system */
+  cpuMs: number
+  gc: { count: number; totalMs: number; maxMs: number }
 }
+
+/** The service's loop delay, CPU and GC since the previous call (or its start); it must preload LOOP_DELAY_PRELOAD. */
+export async function loopDelay(service: ChildService): Promise<LoopDelay> {
+  const reports = () => [...service.logs.join('\n').matchAll(/loop-delay (\{[^\n]*\})/g)].map((m) => JSON.parse(m[1]!) as LoopDelay & { seq: number })
+  const seq = reports().length + 1
+  service.child.kill('SIGUSR2')
+  return waitFor(async () => reports().find((r) => r.seq === seq), 5000, `loop-delay report ${seq}`)
+}
+
+/** The module that makes a spawned service answer loopDelay(). */
+export const LOOP_DELAY_PRELOAD = new URL('./loop-delay.ts', import.meta.url).href
