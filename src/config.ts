@@ -35,7 +35,8 @@ export const ConfigSchema = Type.Object({
   MAX_CONNECTIONS_PER_TASK: Int(20, 1, 'connections at once within one task'),
   MAX_CONCURRENT_DOWNLOADS: Int(100, 1, 'connections at once in one worker process'),
   MAX_CONNECTIONS_PER_HOST: Int(16, 1, 'connections at once to one origin host (host:port) from one worker process'),
-  SEGMENT_MIN_BYTES: Int(4 * 1024 ** 2, 0, 'no segment of a file fetched over several connections is smaller; 0: never split'),
+  // Chosen by measurement: docs/decisions/0012-segment-min-bytes.md.
+  SEGMENT_MIN_BYTES: Int(1024 ** 2, 0, 'no segment of a file fetched over several connections is smaller; 0: never split'),
   MAX_BYTES_PER_SECOND: Int(0, 0, 'download rate cap of one worker process, over all its tasks and connections, in bytes per second; 0: no cap'),
   MAX_FILES_PER_TASK: Int(10_000, 1, 'files in one task; more is a 413'),
   MAX_FILE_BYTES: Int(10 * 1024 ** 3, 1, 'a larger file fails with file_too_large'),
