@@ -55,7 +55,8 @@ export async function buildApp(config: Config, opts: AppOptions): Promise<Fastif
     await settled(redis)
     await warnIfEvicting(redis, logger)
   })
-  app.addHook('onClose', () => hub.close())
+  // Before the server's close, which waits for every open event stream to end.
+  app.addHook('preClose', () => hub.close())
 
   app.decorateRequest('apiKeyId', null)
   app.setErrorHandler(errorHandler)

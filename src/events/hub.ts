@@ -20,6 +20,8 @@ interface Subscriber {
   buffer: TaskEvent[] | null
   onEvents: (events: TaskEvent[]) => void
   heartbeat: () => void
+  /** the hub is closing: the subscriber ends its stream */
+  onClose: () => void
 }
 
 interface Watched {
@@ -62,12 +64,16 @@ export class EventHub {
     this.loop = this.run()
   }
 
-  /** The task's events after `fromId`: history first, then live, in order, each once; `heartbeat` while quiet. */
-  subscribeTask(taskId: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void): Promise<Subscription> {
-    return this.subscribe(this.streamOf(taskId), fromId, onEvents, heartbeat)
+  /**
+   * The task's events after `fromId`: history first, then live, in order,
+   * each once; `heartbeat` while quiet; `onClose` when the hub closes (the
+   * process shuts down), for the subscriber to end its stream.
+   */
+  subscribeTask(taskId: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void, onClose: () => void): Promise<Subscription> {
+    return this.subscribe(this.streamOf(taskId), fromId, onEvents, heartbeat, onClose)
   }
 
-  private async subscribe(key: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void): Promise<Subscription> {
+  private async subscribe(key: string, fromId: string, onEvents: (events: TaskEvent[]) => void, heartbeat: () => void, onClose: () => void): Promise<Subscription> {
     let last = fromId
     for (;;) {
       const batch = parse((await this.redis.xrange(key, `(${last}`, '+', 'COUNT', HISTORY_BATCH)) as RawEntry[])
@@ -77,7 +83,8 @@ export class EventHub {
       }
       if (batch.length < HISTORY_BATCH) break
     }
-    const sub: Subscriber = { last, buffer: null, onEvents, heartbeat }
+    if (this.closed) throw new Error('the event hub is closed: the process is shutting down')
+    const sub: Subscriber = { last, buffer: null, onEvents, heartbeat, onClose }
     let w = this.watched.get(key)
     if (!w) {
       w = { lastId: last, subs: new Set() }
@@ -105,9 +112,11 @@ export class EventHub {
     return { unsubscribe }
   }
 
+  /** Stops reading and ends every subscriber's stream: an open stream would hold the server's close for ever. */
   async close(): Promise<void> {
     this.closed = true
     clearInterval(this.heartbeats)
+    for (const sub of [...this.all]) sub.onClose()
     this.reader.disconnect()
     this.wake()
     await this.loop

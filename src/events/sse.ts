@@ -52,6 +52,12 @@ export async function streamTaskEvents(reply: FastifyReply, hub: EventHub, taskI
     subscription?.unsubscribe()
     res.end()
   }
+  // The process shuts down: the stream ends and its connection with it (the
+  // server's close waits for every connection); EventSource reconnects.
+  const shutDown = () => {
+    finish()
+    res.socket?.destroySoon()
+  }
   res.on('close', finish)
   // A hijacked response is ours: a write to a socket that broke must end this stream, not the process.
   res.on('error', finish)
@@ -65,7 +71,7 @@ export async function streamTaskEvents(reply: FastifyReply, hub: EventHub, taskI
     if (!done) res.write(HEARTBEAT)
   }
   try {
-    subscription = await hub.subscribeTask(taskId, lastEventId ?? '0-0', onEvents, heartbeat)
+    subscription = await hub.subscribeTask(taskId, lastEventId ?? '0-0', onEvents, heartbeat, shutDown)
     if (done) subscription.unsubscribe()
   } catch (err) {
     reply.log.warn({ err: { message: (err as Error).message } }, 'event stream failed')
