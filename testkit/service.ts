@@ -42,7 +42,10 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
     close: async () => {
       await worker?.close()
       await workerBackend?.close()
-      await app.close()
+      // A client that keeps its connection (a browser between requests) must not hold a suite's end.
+      const closing = app.close()
+      app.server.closeAllConnections()
+      await closing
       await apiBackend.close()
     },
   }
