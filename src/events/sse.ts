@@ -74,7 +74,8 @@ export async function streamTaskEvents(reply: FastifyReply, hub: EventHub, taskI
     subscription = await hub.subscribeTask(taskId, lastEventId ?? '0-0', onEvents, heartbeat, shutDown)
     if (done) subscription.unsubscribe()
   } catch (err) {
+    // Redis failed, or the process shuts down while the stream was starting: the client reconnects.
     reply.log.warn({ err: { message: (err as Error).message } }, 'event stream failed')
-    finish()
+    shutDown()
   }
 }
