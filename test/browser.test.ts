@@ -1,27 +1,22 @@
 // A real browser: headless Chromium follows a task with EventSource and the
 // signed token of events_url, on a page of the service's own origin.
 import assert from 'node:assert/strict'
-import { after, before, describe, it } from 'node:test'
-import type { Browser } from 'playwright-core'
-import { launchChromium, noChromium } from './helpers/browser.js'
+import { before, describe, it } from 'node:test'
+import { noChromium, withBrowser } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
 import { withService, notInFastRun } from '../testkit/service.js'
 
 
 describe('browser EventSource', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
-  let browser: Browser
   let base: string
 
   const service = withService('browser', { API_KEYS: 'browser-test-key' }, { listen: true })
 
   before(async () => {
     ;({ origin, base } = service)
-    browser = await launchChromium()
   })
-  after(async () => {
-    await browser?.close()
-  })
+  const browser = withBrowser()
 
   it('sees every file event and end with the token alone', async () => {
     const task_info = Array.from({ length: 8 }, (_, i) => ({ fn: `b${i}.jpg`, url: origin.url(`browser-${i}`, { size: 30_000, rate: 150_000 }) }))

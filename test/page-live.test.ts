@@ -2,21 +2,14 @@
 // then sent with the task's event stream), and during a retry's backoff.
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { after, before, describe, it } from 'node:test'
-import type { Browser } from 'playwright-core'
-import { launchChromium, noChromium } from './helpers/browser.js'
+import { describe, it } from 'node:test'
+import { noChromium, withBrowser } from './helpers/browser.js'
 import { notInFastRun, waitFor, withService } from '../testkit/service.js'
 
 describe('the page with API keys', { skip: notInFastRun || noChromium }, () => {
-  let browser: Browser
   const harness = withService('page-keys', { API_KEYS: 'page-test-key' }, { listen: true })
 
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(async () => {
-    await browser?.close()
-  })
+  const browser = withBrowser()
 
   it('asks for the key once, then follows a task it did not submit and zips it', async () => {
     const { base, origin } = harness
@@ -43,16 +36,10 @@ describe('the page with API keys', { skip: notInFastRun || noChromium }, () => {
 })
 
 describe('the page during a backoff', { skip: notInFastRun || noChromium }, () => {
-  let browser: Browser
   // Backoffs long enough to be seen.
   const harness = withService('page-backoff', { RETRY_BASE_DELAY_MS: '3000', RETRY_MAX_DELAY_MS: '5000', RETRY_MAX_ATTEMPTS: '5' }, { listen: true })
 
-  before(async () => {
-    browser = await launchChromium()
-  })
-  after(async () => {
-    await browser?.close()
-  })
+  const browser = withBrowser()
 
   it('shows a file waiting for its next attempt, with the attempt and a countdown', async () => {
     const { base, origin } = harness

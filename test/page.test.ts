@@ -4,25 +4,21 @@
 // not grow with its files.
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { after, before, describe, it } from 'node:test'
-import type { Browser, Page } from 'playwright-core'
-import { launchChromium, noChromium } from './helpers/browser.js'
+import { before, describe, it } from 'node:test'
+import type { Page } from 'playwright-core'
+import { noChromium, withBrowser } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
 import { notInFastRun, waitFor, withService } from '../testkit/service.js'
 
 describe('the page', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
-  let browser: Browser
   let base: string
   const harness = withService('page', { RETRY_MAX_ATTEMPTS: '2' }, { listen: true })
 
   before(async () => {
     ;({ origin, base } = harness)
-    browser = await launchChromium()
   })
-  after(async () => {
-    await browser?.close()
-  })
+  const browser = withBrowser()
 
   async function submit(task_id: string, task_info: { fn: string; url: string }[]) {
     const res = await fetch(`${base}/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ task_id, task_info }) })

@@ -2,9 +2,8 @@
 // files failed, retry them, take the zip.
 import assert from 'node:assert/strict'
 import { mkdir } from 'node:fs/promises'
-import { after, before, describe, it } from 'node:test'
-import type { Browser } from 'playwright-core'
-import { launchChromium, noChromium } from './helpers/browser.js'
+import { before, describe, it } from 'node:test'
+import { noChromium, withBrowser } from './helpers/browser.js'
 import type { Origin } from '../testkit/origin.js'
 import { withService, notInFastRun } from '../testkit/service.js'
 
@@ -12,19 +11,15 @@ const OUTPUT = 'test-output'
 
 describe('web page', { skip: notInFastRun || noChromium }, () => {
   let origin: Origin
-  let browser: Browser
   let base: string
 
   const service = withService('ui', { API_KEYS: 'ui-key', RETRY_MAX_ATTEMPTS: '2' }, { listen: true })
 
   before(async () => {
     ;({ origin, base } = service)
-    browser = await launchChromium()
     await mkdir(OUTPUT, { recursive: true })
   })
-  after(async () => {
-    await browser?.close()
-  })
+  const browser = withBrowser()
 
   it('submits a pasted list, shows live progress and reasons, retries the failed files', async () => {
     const page = await browser.newPage({ viewport: { width: 1100, height: 900 } })

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import type { Browser } from 'playwright-core'
+import { after, before } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
 
@@ -17,4 +18,21 @@ export async function launchChromium(): Promise<Browser> {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   })
+}
+
+/** What withBrowser gives a suite: pages of one browser, launched before its tests and closed after them. */
+export interface BrowserFixture {
+  newPage(options?: Parameters<Browser['newPage']>[0]): Promise<Page>
+}
+
+/** Chromium for the tests of one suite; call it in a describe body, as withService. */
+export function withBrowser(): BrowserFixture {
+  let browser: Browser | null = null
+  before(async () => {
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+  })
+  return { newPage: (options) => browser!.newPage(options) }
 }
