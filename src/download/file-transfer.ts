@@ -22,10 +22,8 @@ export class FileTransfer implements ExtraWanter, Yielder {
   readonly host: string
   private readonly record: AttemptRecord
   private lead: SegmentReceiver | null = null
-  private readonly requests = new RunningRequests(() => {
-    this.req.extra?.forget(this)
-    this.req.extra?.forgetYielder(this)
-  })
+  // A failure ends every request: the scheduler offers and asks nothing more of this file.
+  private readonly requests = new RunningRequests(() => this.leaveLane())
   private readonly book = new RangeBook()
   private readonly digest: FileDigest
   private readonly sender: SegmentSender
@@ -209,6 +207,11 @@ export class FileTransfer implements ExtraWanter, Yielder {
     )
   }
 
+  private leaveLane(): void {
+    this.req.extra?.forget(this)
+    this.req.extra?.forgetYielder(this)
+  }
+
   /** Failed or aborted: no new request starts. */
   private get stopped(): boolean {
     return Boolean(this.requests.failed) || this.req.signal.aborted
@@ -216,8 +219,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
 
   private async finish(): Promise<Transferred> {
     const { req } = this
-    req.extra?.forget(this)
-    req.extra?.forgetYielder(this)
+    this.leaveLane()
     this.wanting = false
     const failure = this.requests.failed
     await this.record.end(failure)
