@@ -3,11 +3,10 @@ import type { FileEventData } from '../events/schemas.js'
 import type { Logger } from '../logger.js'
 import type { Totals } from '../tasks/schemas.js'
 import type { FileOutcome, LoadedTask, RunningFile, TaskStore } from '../tasks/store.js'
+import { isFinalFileState } from '../vocabulary.js'
 import { SpeedMeter } from './speed.js'
 
 export const PROGRESS_INTERVAL_MS = 250
-
-const isFinal = (s: string | undefined) => s === 'done' || s === 'failed' || s === 'cancelled'
 
 /**
  * A task's progress as the worker sees it. Downloads only bump counters in
@@ -56,7 +55,7 @@ export class TaskProgress {
     task.spec.forEach((_, i) => {
       const bytes = task.bytes[i] ?? 0
       const size = task.sizes[i] ?? null
-      if (isFinal(task.states[i])) {
+      if (isFinalFileState(task.states[i])) {
         this.ended++
         this.endedBytes += bytes
         if (size !== null) {
