@@ -37,7 +37,6 @@ export class FileTransfer implements ExtraWanter, Yielder {
     /** false: this attempt uses one connection (a server ignored a range before) */
     split: boolean,
   ) {
-    this.host = new URL(req.url).host
     this.digest = new FileDigest(req.sha256)
     this.record = new AttemptRecord(req.tmp, () => this.requests.syncDone())
     const { record, book, digest, requests } = this
@@ -51,6 +50,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
       // Read per chunk: a split stops the hashing as it goes.
       hash: () => this.digest.live,
     })
+    this.host = this.sender.host
   }
 
   async run(): Promise<Transferred> {

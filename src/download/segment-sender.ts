@@ -9,12 +9,23 @@ import { SegmentReceiver, type SegmentContext } from './segment-receiver.js'
 import type { DownloadRequest, Downloader } from './types.js'
 
 export class SegmentSender {
+  /** host:port of the file's URL: where its connections go */
+  readonly host: string
+  private readonly origin: string
+  private readonly path: string
+
   constructor(
     private readonly downloader: Downloader,
     private readonly req: DownloadRequest,
     /** what every request of the file shares; `expect` is set per request */
     private readonly shared: Omit<SegmentContext, 'expect'>,
-  ) {}
+  ) {
+    // Parsed once for all the file's requests.
+    const { host, origin, pathname, search } = new URL(req.url)
+    this.host = host
+    this.origin = origin
+    this.path = pathname + search
+  }
 
   /** The receiver for the segment's missing bytes; `create`: the partial file starts empty. */
   receiver(segment: Segment, create: boolean, expect: Expected): SegmentReceiver {
@@ -26,9 +37,8 @@ export class SegmentSender {
   }
 
   send(receiver: SegmentReceiver): void {
-    const { origin, pathname, search } = new URL(this.req.url)
     // The caller's headers on every request, ranges included; Range and If-Range are never among them.
     const headers = { ...this.req.headers, ...receiver.headers() }
-    this.downloader.dispatcher.dispatch({ origin, path: pathname + search, method: 'GET', headers }, receiver)
+    this.downloader.dispatcher.dispatch({ origin: this.origin, path: this.path, method: 'GET', headers }, receiver)
   }
 }
