@@ -186,8 +186,3 @@ export class Scheduler implements LaneOwner {
 function before(a: TaskLane, b: TaskLane): boolean {
   return a.active < b.active || (a.active === b.active && a.waiters.length < b.waiters.length)
 }
-
-/** host:port of a URL, the unit of MAX_CONNECTIONS_PER_HOST. */
-export function hostOf(url: string): string {
-  return new URL(url).host
-}
