@@ -1,12 +1,10 @@
 // REPORT.txt of GET /tasks/:id/archive?report=1: every file of the task that
 // is not in the zip, with its reason in plain words.
-import type { ArchiveView } from '../tasks/store.js'
+import type { ArchiveView, LeftOutFile } from '../tasks/store.js'
 import { describeFileError } from '../tasks/file-errors.js'
 
-type ViewFile = ArchiveView['files'][number]
-
 /** Why a file is not in the zip. */
-function reasonOf(f: ViewFile): string {
+function reasonOf(f: LeftOutFile): string {
   switch (f.state) {
     case 'failed':
       return describeFileError(f.error, f.http_status)
@@ -17,15 +15,15 @@ function reasonOf(f: ViewFile): string {
   }
 }
 
-/** The report's text; CRLF line ends, so that any editor shows its lines. */
-export function archiveReport(taskId: string, files: readonly ViewFile[]): string {
-  const missing = files.filter((f) => f.state !== 'done')
-  const zipped = files.length - missing.length
+/** The report's text, from a view read with its left-out files; CRLF line ends, so that any editor shows its lines. */
+export function archiveReport(taskId: string, view: Pick<ArchiveView, 'files' | 'leftOut'>): string {
+  const missing = view.leftOut
+  const zipped = view.files - missing.length
   const lines =
     missing.length === 0
-      ? [`Task ${taskId}: all ${files.length} files are in this zip.`]
+      ? [`Task ${taskId}: all ${view.files} files are in this zip.`]
       : [
-          `Task ${taskId}: ${zipped} of ${files.length} files are in this zip; these ${missing.length} are not:`,
+          `Task ${taskId}: ${zipped} of ${view.files} files are in this zip; these ${missing.length} are not:`,
           '',
           ...missing.map((f) => `${f.saved_as}${f.fn === f.saved_as ? '' : ` (submitted as "${f.fn}")`}: ${reasonOf(f)}`),
         ]

@@ -9,11 +9,6 @@ import { Turns } from '../zip/turns.js'
 import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
 import { taskFileSource } from './archive-files.js'
 
-export interface ArchiveEntry {
-  saved_as: string
-  bytes: number
-}
-
 export interface Archive {
   stream: Readable
   /** the exact size of the zip, for Content-Length */
@@ -27,24 +22,20 @@ export interface MadeFile {
 }
 
 /**
- * The zip of `entries` from `dir`, after `made` (if any). Resolves once its
- * first bytes are ready, so that a file missing at the start is an error
+ * The zip of the files `done.names[i]`, of `done.sizes[i]` bytes, from `dir`,
+ * after `made` (if any). Resolves once its first bytes are ready, so that a file missing at the start is an error
  * answer rather than a broken download; a file failing later errors the
  * stream (ArchiveFileError).
  */
 export async function buildArchive(
   disk: DiskCalls,
   dir: string,
-  entries: readonly ArchiveEntry[],
+  done: { names: readonly string[]; sizes: readonly number[] },
   modified: Date,
   made?: MadeFile,
 ): Promise<Archive> {
-  const names = entries.map((e) => e.saved_as)
-  const sizes = entries.map((e) => e.bytes)
-  if (made) {
-    names.unshift(made.name)
-    sizes.unshift(made.content.length)
-  }
+  const names = made ? [made.name, ...done.names] : done.names
+  const sizes = made ? [made.content.length, ...done.sizes] : done.sizes
   // One clock for the plan and the writer: the plan's last piece and the writer's first share a turn.
   const turns = new Turns()
   const plan = await planZip(names, sizes, modified, turns)

@@ -205,17 +205,14 @@ export function createTaskService({ redis, store, list, queue, acks, tokens, pol
 
     /** The zip of the finished files; while the task runs only with `partial`; with `report`, REPORT.txt first. */
     async archive(taskId: string, partial: boolean, report = false): Promise<Archive> {
-      const status = await withRedis(() => store.archiveView(taskId))
-      if (!status) throw new NotFoundError(`no task ${taskId}`)
-      if ((status.state === 'queued' || status.state === 'running') && !partial) {
+      const view = await withRedis(() => store.archiveView(taskId, report))
+      if (!view) throw new NotFoundError(`no task ${taskId}`)
+      if ((view.state === 'queued' || view.state === 'running') && !partial) {
         throw new ConflictError('task_not_finished', 'the task is still running: wait for its end, or ask ?partial=1')
       }
-      const done = status.files.filter((f) => f.state === 'done')
-      const made = report
-        ? { name: reportName(done.map((f) => f.saved_as)), content: Buffer.from(archiveReport(taskId, status.files)) }
-        : undefined
+      const made = report ? { name: reportName(view.names), content: Buffer.from(archiveReport(taskId, view)) } : undefined
       // Every entry carries the task's end time: the same task gives the same bytes.
-      return buildArchive(disk, taskDir(downloadDir, taskId), done, new Date(status.finished_at ?? Date.now()), made)
+      return buildArchive(disk, taskDir(downloadDir, taskId), view, new Date(view.finished_at ?? Date.now()), made)
     },
 
     /** Cancels; a running task is stopped by its worker, which ends it as cancelled. */

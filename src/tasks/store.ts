@@ -5,16 +5,14 @@ import type { RedisClient } from '../redis/connection.js'
 import type { ReplicaAcks } from '../redis/script.js'
 import { createDeliveryStore } from '../webhooks/store.js'
 import { taskKeys } from './keys.js'
-import { jsonArraySlices } from './json-slices.js'
+import { readArchiveView } from './archive-view.js'
 import { createTaskReads } from './store-reads.js'
 import { createTaskSteps } from './store-steps.js'
-import type { FileSpec, StoreConfig, StoreContext } from './store-types.js'
-import { FILE_STATES, type FileState, type TaskState } from '../vocabulary.js'
+import type { StoreConfig, StoreContext } from './store-types.js'
 
 export type { FileEnd, FileOutcome, FileSpec, LoadedTask, ProgressStep, RunningFile, StoreConfig, TaskOptions } from './store-types.js'
 export type { BeginResult, CancelResult, FinishOutcome } from './scripts.js'
-
-const orNull = (v: string | undefined) => (v === undefined || v === '' ? null : v)
+export type { ArchiveView, LeftOutFile } from './archive-view.js'
 
 export type TaskStore = ReturnType<typeof createTaskStore>
 
@@ -28,46 +26,7 @@ export function createTaskStore(redis: RedisClient, config: StoreConfig, acks: R
     ...createTaskSteps(ctx, acks),
     ...createTaskReads(ctx),
 
-    /**
-     * What a zip of the task needs, and only that: status() of a 10,000-file
-     * task held the event loop for hundreds of milliseconds (every field of
-     * every file, as an object); this reads the four fields per file it
-     * needs, as arrays, a slice of files per round trip, and parses the file
-     * list a slice at a time too (json-slices.ts).
-     */
-    async archiveView(id: string): Promise<ArchiveView | null> {
-      const k = keys(id)
-      // The file list as bytes: decoded a slice at a time, never as one 2 MB string.
-      const [spec, state, finishedAt] = await redis.hmgetBuffer(k.meta, 'spec', 'state', 'finished_at')
-      if (!spec) return null
-      const files: ArchiveView['files'] = []
-      for await (const slice of jsonArraySlices<FileSpec>(spec, ARCHIVE_VIEW_SLICE)) {
-        const from = files.length
-        const fields = slice.flatMap((_, j) => ['state', 'bytes', 'error', 'http_status'].map((name) => `${from + j}.${name}`))
-        const values = await redis.hmget(k.files, ...fields)
-        slice.forEach((f, j) => {
-          const [fileState, bytes, error, httpStatus] = values.slice(4 * j, 4 * j + 4)
-          files.push({
-            fn: f.fn,
-            // The view lives until the zip starts: one string where the name was kept, and the
-            // vocabulary's own state strings, keep 10,000 files' view small for the young GC.
-            saved_as: f.saved_as === f.fn ? f.fn : f.saved_as,
-            state: FILE_STATES.find((state) => state === fileState) ?? 'queued',
-            bytes: Number(bytes ?? 0),
-            error: error || null,
-            http_status: httpStatus ? Number(httpStatus) : null,
-          })
-        })
-      }
-      return { state: state?.toString() as TaskState, finished_at: orNull(finishedAt?.toString()), files }
-    },
+    /** What a zip of the task needs, and only that (archive-view.ts); `leftOut` for REPORT.txt. */
+    archiveView: (id: string, leftOut = false) => readArchiveView(redis, keys(id), leftOut),
   }
-}
-
-const ARCHIVE_VIEW_SLICE = 500
-
-export interface ArchiveView {
-  state: TaskState
-  finished_at: string | null
-  files: { fn: string; saved_as: string; state: FileState; bytes: number; error: string | null; http_status: number | null }[]
 }

@@ -1,0 +1,97 @@
+// What a zip of a task needs of its state, and only that: the done files'
+// names and sizes as two plain arrays, and an object only for a file left out
+// of the zip, when REPORT.txt is asked for. An object per file, kept in one
+// growing array while the slices arrive, filled the young generation with
+// 10,000 objects that scavenges copied and promoted while the zip streamed
+// (docs/decisions/0011-zip-event-loop.md).
+import type { RedisClient } from '../redis/connection.js'
+import { jsonArraySlices } from './json-slices.js'
+import type { TaskKeys } from './keys.js'
+import type { FileSpec } from './store-types.js'
+import { FILE_STATES, type FileState, type TaskState } from '../vocabulary.js'
+
+/** A file of the task that is not in its zip, for REPORT.txt. */
+export interface LeftOutFile {
+  fn: string
+  saved_as: string
+  state: FileState
+  error: string | null
+  http_status: number | null
+}
+
+export interface ArchiveView {
+  state: TaskState
+  finished_at: string | null
+  /** how many files the task has */
+  files: number
+  /** the done files' saved_as, in the task's order */
+  names: string[]
+  /** the done files' sizes, in the same order */
+  sizes: number[]
+  /** with `leftOut`: every file that is not done, in order */
+  leftOut: LeftOutFile[]
+}
+
+/** Files per slice: a slice's JSON.parse and its reply from Redis each take well under the zip's 2 ms piece. */
+const SLICE = 256
+
+/** The task's archive view, or null when there is no such task; `leftOut` also reads why each file not done is not. */
+export async function readArchiveView(redis: RedisClient, k: TaskKeys, leftOut: boolean): Promise<ArchiveView | null> {
+  // The file list as bytes: decoded a slice at a time, never as one 2 MB string (json-slices.ts).
+  const [spec, state, finishedAt] = await redis.hmgetBuffer(k.meta, 'spec', 'state', 'finished_at')
+  if (!spec) return null
+  const finished = finishedAt?.toString()
+  const view: ArchiveView = {
+    state: state?.toString() as TaskState,
+    finished_at: finished === undefined || finished === '' ? null : finished,
+    files: 0,
+    names: [],
+    sizes: [],
+    leftOut: [],
+  }
+  for await (const slice of jsonArraySlices<FileSpec>(spec, SLICE)) {
+    const from = view.files
+    const fields = new Array<string>(2 * slice.length)
+    for (let j = 0; j < slice.length; j++) {
+      fields[2 * j] = `${from + j}.state`
+      fields[2 * j + 1] = `${from + j}.bytes`
+    }
+    const values = await redis.hmget(k.files, ...fields)
+    const notDone: number[] = []
+    for (let j = 0; j < slice.length; j++) {
+      if (values[2 * j] !== 'done') {
+        notDone.push(j)
+        continue
+      }
+      view.names.push(slice[j]!.saved_as)
+      view.sizes.push(Number(values[2 * j + 1] ?? 0))
+    }
+    if (leftOut && notDone.length > 0) await readLeftOut(redis, k, view, slice, from, notDone, values)
+    view.files += slice.length
+  }
+  return view
+}
+
+/** The files of a slice that are not done, with their error and HTTP status (a second read: most zips have none). */
+async function readLeftOut(
+  redis: RedisClient,
+  k: TaskKeys,
+  view: ArchiveView,
+  slice: FileSpec[],
+  from: number,
+  notDone: number[],
+  values: (string | null)[],
+): Promise<void> {
+  const more = await redis.hmget(k.files, ...notDone.flatMap((j) => [`${from + j}.error`, `${from + j}.http_status`]))
+  notDone.forEach((j, n) => {
+    const f = slice[j]!
+    const httpStatus = more[2 * n + 1]
+    view.leftOut.push({
+      fn: f.fn,
+      saved_as: f.saved_as,
+      state: FILE_STATES.find((s) => s === values[2 * j]) ?? 'queued',
+      error: more[2 * n] || null,
+      http_status: httpStatus ? Number(httpStatus) : null,
+    })
+  })
+}
