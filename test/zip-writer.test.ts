@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { crc32 } from 'node:zlib'
+import { ZipNames } from '../src/zip/names.js'
 import { planZip as planNamesAndSizes } from '../src/zip/plan.js'
 import { zipChunks, ZipSizeError, type EntrySource } from '../src/zip/writer.js'
 import { notInFastRun } from '../testkit/service.js'
@@ -25,7 +26,7 @@ interface ZipEntry {
 
 const planZip = (entries: readonly ZipEntry[], modified: Date) =>
   planNamesAndSizes(
-    entries.map((e) => e.name),
+    ZipNames.of(entries.map((e) => e.name)),
     entries.map((e) => e.size),
     modified,
   )

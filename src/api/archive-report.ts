@@ -31,8 +31,9 @@ export function archiveReport(taskId: string, view: Pick<ArchiveView, 'files' | 
 }
 
 /** REPORT.txt, or REPORT (2).txt and so on when a file of the task has that name (in any case). */
-export function reportName(taken: readonly string[]): string {
-  const names = new Set(taken.map((n) => n.toLowerCase()))
+export function reportName(taken: Iterable<string>): string {
+  const names = new Set<string>()
+  for (const n of taken) names.add(n.toLowerCase())
   for (let i = 1; ; i++) {
     const name = i === 1 ? 'REPORT.txt' : `REPORT (${i}).txt`
     if (!names.has(name.toLowerCase())) return name

@@ -4,6 +4,7 @@
 // where a field would overflow. Its size is known before the first byte.
 import { Readable } from 'node:stream'
 import type { DiskCalls } from '../download/disk-calls.js'
+import type { ZipNames } from '../zip/names.js'
 import { planZip } from '../zip/plan.js'
 import { Turns } from '../zip/turns.js'
 import { zipChunks, type EntryReader, type EntrySource } from '../zip/writer.js'
@@ -22,7 +23,7 @@ export interface MadeFile {
 }
 
 /**
- * The zip of the files `done.names[i]`, of `done.sizes[i]` bytes, from `dir`,
+ * The zip of the files named in `done.names`, of `done.sizes[i]` bytes, from `dir`,
  * after `made` (if any). Resolves once its first bytes are ready, so that a file missing at the start is an error
  * answer rather than a broken download; a file failing later errors the
  * stream (ArchiveFileError).
@@ -30,11 +31,11 @@ export interface MadeFile {
 export async function buildArchive(
   disk: DiskCalls,
   dir: string,
-  done: { names: readonly string[]; sizes: readonly number[] },
+  done: { names: ZipNames; sizes: readonly number[] },
   modified: Date,
   made?: MadeFile,
 ): Promise<Archive> {
-  const names = made ? [made.name, ...done.names] : done.names
+  const names = made ? done.names.withFirst(made.name) : done.names
   const sizes = made ? [made.content.length, ...done.sizes] : done.sizes
   // One clock for the plan and the writer: the plan's last piece and the writer's first share a turn.
   const turns = new Turns()

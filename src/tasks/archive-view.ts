@@ -1,10 +1,11 @@
 // What a zip of a task needs of its state, and only that: the done files'
-// names and sizes as two plain arrays, and an object only for a file left out
-// of the zip, when REPORT.txt is asked for. An object per file, kept in one
+// names in one buffer (src/zip/names.ts) and their sizes, and an object only
+// for a file left out of the zip, when REPORT.txt is asked for. An object per file, kept in one
 // growing array while the slices arrive, filled the young generation with
 // 10,000 objects that scavenges copied and promoted while the zip streamed
 // (docs/decisions/0011-zip-event-loop.md).
 import type { RedisClient } from '../redis/connection.js'
+import { ZipNames } from '../zip/names.js'
 import { jsonArraySlices } from './json-slices.js'
 import type { TaskKeys } from './keys.js'
 import type { FileSpec } from './store-types.js'
@@ -25,7 +26,7 @@ export interface ArchiveView {
   /** how many files the task has */
   files: number
   /** the done files' saved_as, in the task's order */
-  names: string[]
+  names: ZipNames
   /** the done files' sizes, in the same order */
   sizes: number[]
   /** with `leftOut`: every file that is not done, in order */
@@ -45,7 +46,7 @@ export async function readArchiveView(redis: RedisClient, k: TaskKeys, leftOut: 
     state: state?.toString() as TaskState,
     finished_at: finished === undefined || finished === '' ? null : finished,
     files: 0,
-    names: [],
+    names: new ZipNames(1024),
     sizes: [],
     leftOut: [],
   }
@@ -63,7 +64,7 @@ export async function readArchiveView(redis: RedisClient, k: TaskKeys, leftOut: 
         notDone.push(j)
         continue
       }
-      view.names.push(slice[j]!.saved_as)
+      view.names.add(slice[j]!.saved_as)
       view.sizes.push(Number(values[2 * j + 1] ?? 0))
     }
     if (leftOut && notDone.length > 0) await readLeftOut(redis, k, view, slice, from, notDone, values)

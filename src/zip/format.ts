@@ -10,6 +10,8 @@
 // disagree. Records are written into the writer's batch buffer rather than a
 // Buffer each (docs/decisions/0011-zip-event-loop.md).
 
+import type { ZipNames } from './names.js'
+
 /** Record signatures (4.3.7, 4.3.9.3, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
 const SIG_LOCAL = 0x04034b50
 const SIG_DESCRIPTOR = 0x08074b50
@@ -44,13 +46,11 @@ export const MAX_NAME_BYTES = MAX16
 
 export interface ZipPlan {
   /** entry names (plain file names), in order */
-  names: readonly string[]
+  names: ZipNames
   /** each entry's size in bytes */
   sizes: Float64Array
   /** where each entry's local header starts */
   offsets: Float64Array
-  /** each name's length in UTF-8 */
-  nameLengths: Uint32Array
   centralOffset: number
   centralSize: number
   /** entry count, central directory size or offset overflow: zip64 end records (4.3.14, 4.3.15) */
@@ -88,20 +88,9 @@ const zip64Size = (plan: ZipPlan, i: number) => overflows32(plan.sizes[i]!)
 const zip64Offset = (plan: ZipPlan, i: number) => overflows32(plan.offsets[i]!)
 
 /** The lengths of entry i's records, for a writer to make room. */
-export const localHeaderLength = (plan: ZipPlan, i: number) => LOCAL_LEN + plan.nameLengths[i]! + localExtraLen(zip64Size(plan, i))
+export const localHeaderLength = (plan: ZipPlan, i: number) => LOCAL_LEN + plan.names.byteLength(i) + localExtraLen(zip64Size(plan, i))
 export const dataDescriptorLength = (plan: ZipPlan, i: number) => descriptorLen(zip64Size(plan, i))
-export const centralHeaderLength = (plan: ZipPlan, i: number) => centralLength(plan.nameLengths[i]!, plan.sizes[i]!, plan.offsets[i]!)
-
-/** Entry i's name in UTF-8 at `at`; an ASCII name (as long in bytes as in characters) byte by byte. */
-function writeName(plan: ZipPlan, i: number, b: Buffer, at: number): void {
-  const name = plan.names[i]!
-  const length = plan.nameLengths[i]!
-  if (length !== name.length) {
-    b.write(name, at, length, 'utf8')
-    return
-  }
-  for (let j = 0; j < length; j++) b[at + j] = name.charCodeAt(j)
-}
+export const centralHeaderLength = (plan: ZipPlan, i: number) => centralLength(plan.names.byteLength(i), plan.sizes[i]!, plan.offsets[i]!)
 
 /**
  * 4.3.7 local file header of entry i, written into `b` (zero-filled) at
@@ -112,7 +101,7 @@ function writeName(plan: ZipPlan, i: number, b: Buffer, at: number): void {
  */
 export function writeLocalHeader(plan: ZipPlan, i: number, b: Buffer, at: number): number {
   const big = zip64Size(plan, i)
-  const nameLength = plan.nameLengths[i]!
+  const nameLength = plan.names.byteLength(i)
   b.writeUInt32LE(SIG_LOCAL, at)
   b.writeUInt16LE(big ? VERSION_ZIP64 : VERSION_PLAIN, at + 4)
   b.writeUInt16LE(FLAGS, at + 6)
@@ -125,7 +114,7 @@ export function writeLocalHeader(plan: ZipPlan, i: number, b: Buffer, at: number
   }
   b.writeUInt16LE(nameLength, at + 26)
   b.writeUInt16LE(localExtraLen(big), at + 28)
-  writeName(plan, i, b, at + LOCAL_LEN)
+  plan.names.copy(i, b, at + LOCAL_LEN)
   if (big) {
     const x = at + LOCAL_LEN + nameLength
     b.writeUInt16LE(ZIP64_EXTRA_TAG, x)
@@ -159,7 +148,7 @@ export function writeDataDescriptor(plan: ZipPlan, i: number, crc: number, b: Bu
 export function writeCentralHeader(plan: ZipPlan, i: number, crc: number, b: Buffer, at: number): number {
   const size = plan.sizes[i]!
   const offset = plan.offsets[i]!
-  const nameLength = plan.nameLengths[i]!
+  const nameLength = plan.names.byteLength(i)
   const bigSize = zip64Size(plan, i)
   const bigOffset = zip64Offset(plan, i)
   const extra = centralExtraLen(bigSize, bigOffset)
@@ -178,7 +167,7 @@ export function writeCentralHeader(plan: ZipPlan, i: number, crc: number, b: Buf
   // comment length, disk number start, internal attributes: 0 (32, 34, 36)
   b.writeUInt32LE(EXTERNAL_ATTRS, at + 38)
   b.writeUInt32LE(bigOffset ? MAX32 : offset, at + 42)
-  writeName(plan, i, b, at + CENTRAL_LEN)
+  plan.names.copy(i, b, at + CENTRAL_LEN)
   if (extra > 0) {
     let x = at + CENTRAL_LEN + nameLength
     b.writeUInt16LE(ZIP64_EXTRA_TAG, x)
@@ -200,7 +189,7 @@ export function writeCentralHeader(plan: ZipPlan, i: number, crc: number, b: Buf
  * directory record (4.3.16), whose overflowing fields say 0xFFFF(FFFF).
  */
 export function endRecords(plan: ZipPlan): Buffer {
-  const count = plan.names.length
+  const count = plan.names.count
   const zip64Len = plan.zip64End ? ZIP64_END_LEN + ZIP64_LOCATOR_LEN : 0
   const b = Buffer.alloc(zip64Len + END_LEN)
   if (plan.zip64End) {

@@ -88,14 +88,15 @@ class Batch {
  * counts what it yields and throws rather than end a zip of another length.
  */
 export async function* zipChunks(plan: ZipPlan, source: EntrySource, turns = new Turns()): AsyncGenerator<Buffer, void, undefined> {
-  const count = plan.names.length
+  const count = plan.names.count
   const crcs = new Uint32Array(count)
   const out = new Batch()
   let full: Buffer | null
 
   for (let i = 0; i < count; i++) {
     if (turns.due()) await turns.take()
-    const name = plan.names[i]!
+    // A string only while this entry is written (names.ts).
+    const name = plan.names.name(i)
     const size = plan.sizes[i]!
     if (out.written !== plan.offsets[i]) throw new ZipSizeError(`entry ${i} would start at ${out.written}, planned at ${plan.offsets[i]}`)
     const reader = await source.open(name, size, i)
