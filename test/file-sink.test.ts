@@ -63,6 +63,28 @@ describe('FileSink', () => {
     assert.equal(await readFile(path, 'utf8'), 'new')
   })
 
+  it('keeps no chunk once push() returns, and gives its batch buffers back for the next file (decision 0013)', async () => {
+    const own = new BatchBuffers()
+    const path = join(dir, 'copied')
+    const sink = await FileSink.open(disk, own, path, false)
+    // The socket's chunks: they may be reused or freed as soon as push() returns.
+    const chunks = [randomBytes(BATCH_BYTES - 10), randomBytes(BATCH_BYTES + 20), randomBytes(5)]
+    const expected = Buffer.concat(chunks)
+    for (const chunk of chunks) {
+      await sink.push(chunk)
+      chunk.fill(0)
+    }
+    await sink.close()
+    assert.ok((await readFile(path)).equals(expected), 'the bytes pushed, not what became of the chunks after')
+    const reused = own.take()
+    assert.equal(reused.length, BATCH_BYTES)
+    const next = await FileSink.open(disk, own, join(dir, 'copied-next'), false)
+    own.give(reused)
+    await next.push(Buffer.from('next'))
+    await next.close()
+    assert.equal(own.take(), reused, 'the buffer given back is the one taken next')
+  })
+
   it('writes a slow body to disk before its end, for a successor to resume', async () => {
     const path = join(dir, 'slow')
     let now = 1_000_000
