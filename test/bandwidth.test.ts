@@ -3,7 +3,8 @@
 // and MAX_BYTES_PER_SECOND over all the tasks of a worker process.
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService, notInFastRun } from '../testkit/service.js'
 
 const MiB = 1024 * 1024

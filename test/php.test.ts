@@ -15,7 +15,8 @@ import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { legacyKeys } from '../src/legacy/intake.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService, notInFastRun } from '../testkit/service.js'
 
 const run = promisify(execFile)
