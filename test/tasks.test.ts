@@ -7,7 +7,7 @@ import { before, describe, it } from 'node:test'
 import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
 import type { Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, waitFor, withService, type InProcessService } from '../testkit/service.js'
+import { readReplies, startService, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 interface FileIn {
   fn: string
@@ -268,8 +268,7 @@ describe('tasks end to end', () => {
 
   it('counts tasks, files by outcome and error, bytes and retries in /metrics', async () => {
     // A fresh service: its counters hold exactly this task.
-    const menv = await testEnv('metrics', { RETRY_MAX_ATTEMPTS: '3' })
-    const msvc = await startInProcess(menv)
+    const { env: menv, svc: msvc, close } = await startService('metrics', { RETRY_MAX_ATTEMPTS: '3' })
     try {
       const files = [
         { fn: 'a.bin', url: origin.url('m-a', { size: 1000 }) },
@@ -295,8 +294,7 @@ describe('tasks end to end', () => {
       assert.equal(value('batchdl_queue_jobs{state="waiting"}'), 0)
       assert.match(text, /process_resident_memory_bytes/)
     } finally {
-      await msvc.close()
-      await cleanEnv(menv)
+      await close()
     }
   })
 })

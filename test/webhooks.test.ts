@@ -10,7 +10,7 @@ import { memberOf } from '../src/webhooks/store.js'
 import { verifyWebhook } from '../src/webhooks/signer.js'
 import { type Origin } from '../testkit/origin.js'
 import { startReceiver, type Receiver } from './helpers/receiver.js'
-import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, waitFor, withService, type InProcessService, notInFastRun } from '../testkit/service.js'
+import { notInFastRun, readReplies, REDIS_URL, startInProcess, startService, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 const SECRET = 'webhook-test-secret-0123456789'
 const FAST = {
@@ -242,16 +242,17 @@ describe('webhook durability', { skip: notInFastRun }, () => {
   after(() => r.close())
 
   it('hands a delivery a shutdown interrupted to the next worker at once, without counting it', async () => {
-    const local = await testEnv('webhooks-stop', FAST)
+    // Its own environment, for two services in turn: the first stopped mid-delivery.
+    const local = await startService('webhooks-stop', FAST, { inProcess: false })
     const hook = await startReceiver()
     try {
       hook.then = 'hang'
-      const first = await startInProcess(local)
+      const first = await startInProcess(local.env)
       await first.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: 'stopped', callback_url: hook.url, task_info: [{ fn: 'a', url: origin.url('wh-stop') }] } })
       await waitFor(async () => (hook.received.length === 1 ? true : undefined), 10_000, 'the delivery in flight')
       await first.close()
       hook.then = 200
-      const second = await startInProcess(local)
+      const second = await startInProcess(local.env)
       try {
         // Well within the 30 s lease a process that died would leave.
         const s = await waitFor(async () => {
@@ -267,7 +268,7 @@ describe('webhook durability', { skip: notInFastRun }, () => {
       }
     } finally {
       await hook.close()
-      await cleanEnv(local)
+      await local.close()
     }
   })
 
