@@ -3,6 +3,7 @@ import { WaitingError, Worker, type Job } from 'bullmq'
 import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
+import { BatchBuffers } from '../download/batch-buffers.js'
 import { DiskCalls } from '../download/disk-calls.js'
 import { TokenBucket } from '../download/token-bucket.js'
 import { addressPolicyFor } from '../net/address-policy.js'
@@ -49,6 +50,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
     downloader: {
       dispatcher,
       disk: new DiskCalls(log),
+      batches: new BatchBuffers(),
       policy: {
         maxAttempts: config.RETRY_MAX_ATTEMPTS,
         baseDelayMs: config.RETRY_BASE_DELAY_MS,
