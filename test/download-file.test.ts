@@ -15,7 +15,8 @@ import { downloadFile, type Downloader, type DownloadPolicy, type DownloadReques
 import { newProgress } from '../src/download/types.js'
 import { createLogger } from '../src/logger.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 
 const policy: DownloadPolicy = {
   maxAttempts: 3,

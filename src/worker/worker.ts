@@ -130,6 +130,16 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
   const onCancel = (_channel: string, taskId: string) => cancel(taskId)
   subscriber.on('message', onCancel)
   await subscriber.subscribe(cancelChannel(config))
+  // Started means connected (after the subscription, which fails at once on a
+  // refused password where this would wait). BullMQ closing a worker whose
+  // connections are still being set up drops its listeners, then throws the
+  // failed setup unhandled ("Connection is closed").
+  try {
+    await worker.waitUntilReady()
+  } catch (err) {
+    await worker.close()
+    throw err
+  }
   // The published request is instant but lost if this connection was down at
   // that moment: the flag in Redis is checked every second as well.
   const cancelPoll = setInterval(() => {
