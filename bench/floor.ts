@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { text } from 'node:stream/consumers'
 import { pino } from 'pino'
 import { Agent } from 'undici'
+import { BatchBuffers } from '../src/download/batch-buffers.js'
 import { DiskCalls } from '../src/download/disk-calls.js'
 import { FileSink } from '../src/download/file-sink.js'
 import { createLogger } from '../src/logger.js'
@@ -17,12 +18,13 @@ import { createLogger } from '../src/logger.js'
 const { urls, names, parallel, dir } = JSON.parse(await text(process.stdin)) as { urls: string[]; names: string[]; parallel: number; dir?: string }
 const agent = new Agent({ pipelining: 1 })
 // A disk found slow is reported on stderr, which the bench passes through.
+const batches = new BatchBuffers()
 const disk = dir ? new DiskCalls(createLogger('warn', pino.destination(2))) : null
 
 const receive = (url: string, index: number) =>
   new Promise<void>((resolve, reject) => {
     const { origin, pathname, search } = new URL(url)
-    const opening = disk ? FileSink.open(disk, join(dir!, names[index]!), false) : null
+    const opening = disk ? FileSink.open(disk, batches, join(dir!, names[index]!), false) : null
     let sink: FileSink | null = null
     agent.dispatch(
       { origin, path: pathname + search, method: 'GET' },

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { startOriginProcess } from './origin.js'
 import { workerRuntime } from '../scripts/worker-runtime.js'
-import { startReplicated } from '../testkit/redis-servers.js'
+import { startReplicated } from '../testkit/redis-replicas.js'
 import { cleanEnv, readReplies, spawnService, testEnv, type ChildService } from '../testkit/service.js'
 
 const FILES = 2000

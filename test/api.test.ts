@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { cleanEnv, REDIS_URL, startInProcess, testEnv, withService, type InProcessService } from '../testkit/service.js'
+import { REDIS_URL, startService, withService, type InProcessService } from '../testkit/service.js'
 
 // The API alone (no worker), against the real Redis.
 describe('HTTP API', () => {
@@ -213,13 +213,11 @@ describe('API keys', () => {
       app.inject({ method: 'GET', url: '/metrics', headers }).then((r) => r.statusCode)
     assert.equal(await scrape(svc.app), 401)
     assert.equal(await scrape(svc.app, { authorization: 'Bearer new-key' }), 200)
-    const penv = await testEnv('pubmetrics', { API_KEYS: 'k', METRICS_PUBLIC: 'true' })
-    const pub = await startInProcess(penv, false)
+    const pub = await startService('pubmetrics', { API_KEYS: 'k', METRICS_PUBLIC: 'true' }, { inProcess: 'api' })
     try {
-      assert.equal(await scrape(pub.app), 200)
+      assert.equal(await scrape(pub.svc.app), 200)
     } finally {
       await pub.close()
-      await cleanEnv(penv)
     }
   })
 })

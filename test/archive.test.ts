@@ -9,7 +9,8 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, type Origin } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/file-bytes.js'
+import type { Origin } from '../testkit/origin.js'
 import { readReplies, waitFor, withService, type InProcessService } from '../testkit/service.js'
 
 const run = promisify(execFile)

@@ -10,7 +10,8 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import { fileBytes, type Origin } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/file-bytes.js'
+import type { Origin } from '../testkit/origin.js'
 import { REDIS_URL, waitFor, withService } from '../testkit/service.js'
 
 const TASKS = 50

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { fileBytes } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/file-bytes.js'
 import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 
 describe('worker crash', { skip: notInFastRun }, () => {

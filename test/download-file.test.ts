@@ -9,12 +9,14 @@ import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import type { Agent, Dispatcher } from 'undici'
 import { createDownloadAgent } from '../src/download/dispatcher.js'
+import { BatchBuffers } from '../src/download/batch-buffers.js'
 import { DiskCalls } from '../src/download/disk-calls.js'
 import { downloadFile, type Downloader, type DownloadPolicy, type DownloadRequest } from '../src/download/download-file.js'
 import { newProgress } from '../src/download/types.js'
 import { createLogger } from '../src/logger.js'
 import { createAddressPolicy } from '../src/net/address-policy.js'
-import { fileBytes, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 
 const policy: DownloadPolicy = {
   maxAttempts: 3,
@@ -52,7 +54,7 @@ describe('downloadFile and its connection slot', () => {
       connectTimeoutMs: 5_000,
       idleTimeoutMs: 5_000,
     }))
-    downloader = { dispatcher, disk: new DiskCalls(createLogger('silent')), policy }
+    downloader = { dispatcher, disk: new DiskCalls(createLogger('silent')), batches: new BatchBuffers(), policy }
     dir = await mkdtemp(join(tmpdir(), 'batchdl-download-file-'))
   })
   after(async () => {

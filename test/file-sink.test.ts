@@ -10,12 +10,14 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
+import { BatchBuffers } from '../src/download/batch-buffers.js'
 import { DiskCalls } from '../src/download/disk-calls.js'
 import { BATCH_BYTES, FileSink } from '../src/download/file-sink.js'
 import { createLogger } from '../src/logger.js'
 import { notInFastRun } from '../testkit/env.js'
 
 const disk = new DiskCalls(createLogger('silent'))
+const batches = new BatchBuffers()
 let dir: string
 
 /** Pushes the data in the given chunk sizes, waiting whenever the sink asks to. */
@@ -39,7 +41,7 @@ describe('FileSink', () => {
     const data = randomBytes(3 * BATCH_BYTES + 12_345)
     for (const sizes of [[1], [65_536], [100_000, 7, BATCH_BYTES - 1], [BATCH_BYTES], [2 * BATCH_BYTES + 3]]) {
       const path = join(dir, `order-${sizes.join('-')}`)
-      const sink = await FileSink.open(disk, path, false)
+      const sink = await FileSink.open(disk, batches, path, false)
       // One byte at a time over 800 KiB is slow; a prefix shows the same.
       const body = sizes[0] === 1 ? data.subarray(0, 70_000) : data
       await pushAll(sink, body, sizes)
@@ -51,20 +53,42 @@ describe('FileSink', () => {
   it('appends to a partial file when asked to, else truncates it', async () => {
     const path = join(dir, 'partial')
     await writeFile(path, 'head-')
-    const appending = await FileSink.open(disk, path, true)
+    const appending = await FileSink.open(disk, batches, path, true)
     await appending.push(Buffer.from('tail'))
     await appending.close()
     assert.equal(await readFile(path, 'utf8'), 'head-tail')
-    const truncating = await FileSink.open(disk, path, false)
+    const truncating = await FileSink.open(disk, batches, path, false)
     await truncating.push(Buffer.from('new'))
     await truncating.close()
     assert.equal(await readFile(path, 'utf8'), 'new')
   })
 
+  it('keeps no chunk once push() returns, and gives its batch buffers back for the next file (decision 0013)', async () => {
+    const own = new BatchBuffers()
+    const path = join(dir, 'copied')
+    const sink = await FileSink.open(disk, own, path, false)
+    // The socket's chunks: they may be reused or freed as soon as push() returns.
+    const chunks = [randomBytes(BATCH_BYTES - 10), randomBytes(BATCH_BYTES + 20), randomBytes(5)]
+    const expected = Buffer.concat(chunks)
+    for (const chunk of chunks) {
+      await sink.push(chunk)
+      chunk.fill(0)
+    }
+    await sink.close()
+    assert.ok((await readFile(path)).equals(expected), 'the bytes pushed, not what became of the chunks after')
+    const reused = own.take()
+    assert.equal(reused.length, BATCH_BYTES)
+    const next = await FileSink.open(disk, own, join(dir, 'copied-next'), false)
+    own.give(reused)
+    await next.push(Buffer.from('next'))
+    await next.close()
+    assert.equal(own.take(), reused, 'the buffer given back is the one taken next')
+  })
+
   it('writes a slow body to disk before its end, for a successor to resume', async () => {
     const path = join(dir, 'slow')
     let now = 1_000_000
-    const sink = await FileSink.open(disk, path, false, () => now)
+    const sink = await FileSink.open(disk, batches, path, false, () => now)
     await sink.push(Buffer.from('first'))
     now += 499
     await sink.push(Buffer.from('-second'))
@@ -82,11 +106,11 @@ describe('FileSink', () => {
   })
 
   it('closes its file once, however often close() is called: the descriptor may by then belong to another file', async () => {
-    const first = await FileSink.open(disk, join(dir, 'closed-twice'), false)
+    const first = await FileSink.open(disk, batches, join(dir, 'closed-twice'), false)
     first.push(Buffer.from('first'))
     await first.close()
     // The lowest free descriptor is taken: most likely the one just closed.
-    const second = await FileSink.open(disk, join(dir, 'opened-after'), false)
+    const second = await FileSink.open(disk, batches, join(dir, 'opened-after'), false)
     await first.close()
     second.push(Buffer.from('second'))
     await second.close()
@@ -95,11 +119,11 @@ describe('FileSink', () => {
   })
 
   it('refuses to open a file in a missing folder', async () => {
-    await assert.rejects(FileSink.open(disk, join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
+    await assert.rejects(FileSink.open(disk, batches, join(dir, 'missing', 'file'), false), { code: 'ENOENT' })
   })
 
   it('reports a failed write (a full disk) to the next push or to close', async () => {
-    const sink = await FileSink.open(disk, '/dev/full', false)
+    const sink = await FileSink.open(disk, batches, '/dev/full', false)
     let failed: unknown = null
     try {
       await pushAll(sink, randomBytes(4 * BATCH_BYTES), [65_536])
@@ -111,7 +135,7 @@ describe('FileSink', () => {
   })
 
   it('reports the failed write of a small file, made on the event loop, to close', async () => {
-    const sink = await FileSink.open(disk, '/dev/full', false)
+    const sink = await FileSink.open(disk, batches, '/dev/full', false)
     assert.equal(sink.push(randomBytes(1000)), null)
     await assert.rejects(sink.close(), { code: 'ENOSPC' })
   })
@@ -124,10 +148,11 @@ describe('FileSink', () => {
     for (const [limit, size] of [[100_000, 150 * 1024], [30_000, 40 * 1024]] as const) {
       const path = join(dir, `short-${size}`)
       const script = `
+        import { BatchBuffers } from './src/download/batch-buffers.ts'
         import { DiskCalls } from './src/download/disk-calls.ts'
         import { FileSink } from './src/download/file-sink.ts'
         import { createLogger } from './src/logger.ts'
-        const sink = await FileSink.open(new DiskCalls(createLogger('silent')), ${JSON.stringify(path)}, false)
+        const sink = await FileSink.open(new DiskCalls(createLogger('silent')), new BatchBuffers(), ${JSON.stringify(path)}, false)
         sink.push(Buffer.alloc(${size}, 1))
         await sink.close().then(() => console.log('closed'), (err) => console.log(err.code))`
       const { stdout } = await promisify(execFile)('prlimit', [`--fsize=${limit}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', script])

@@ -6,9 +6,10 @@ import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
+import { readReplies, withService, type InProcessService } from '../testkit/service.js'
 
 interface FileView {
   state: string
@@ -29,23 +30,18 @@ async function closedPort(): Promise<number> {
 }
 
 describe('mirrors', () => {
+  const service = withService('mirrors', { RETRY_MAX_ATTEMPTS: '3' })
   let env: Record<string, string>
   let svc: InProcessService
   let a: Origin
+  // A second origin on another port: the mirrors' own.
   let b: Origin
 
   before(async () => {
-    a = await startOrigin()
+    ;({ env, svc, origin: a } = service)
     b = await startOrigin()
-    env = await testEnv('mirrors', { RETRY_MAX_ATTEMPTS: '3' })
-    svc = await startInProcess(env)
   })
-  after(async () => {
-    await svc.close()
-    await a.close()
-    await b.close()
-    await cleanEnv(env)
-  })
+  after(() => b.close())
 
   async function run(taskId: string, files: Record<string, unknown>[]) {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: { task_id: taskId, task_info: files } })

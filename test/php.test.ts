@@ -15,8 +15,9 @@ import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { legacyKeys } from '../src/legacy/intake.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
-import { cleanEnv, readReplies, REDIS_URL, spawnService, testEnv, waitFor, type ChildService, notInFastRun } from '../testkit/service.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
+import type { Origin } from '../testkit/origin.js'
+import { notInFastRun, readReplies, REDIS_URL, waitFor, withService, type ChildService } from '../testkit/service.js'
 
 const run = promisify(execFile)
 const PACKAGE = 'clients/php'
@@ -50,6 +51,12 @@ function phpProblem(): string | false {
 }
 
 describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
+  const fixture = withService('php', {
+    WEBHOOK_SECRET,
+    WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
+    WEBHOOK_RETRY_BASE_MS: '100',
+    WEBHOOK_POLL_MS: '50',
+  }, { inProcess: false })
   let env: Record<string, string>
   let origin: Origin
   let service: ChildService
@@ -58,26 +65,16 @@ describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
   const legacyQueue = () => `${env.QUEUE_PREFIX}:batch_download_tasks`
 
   before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('php', {
-      PORT: '0',
-      WEBHOOK_SECRET,
-      WEBHOOK_ALLOWED_CIDRS: '127.0.0.0/8',
-      WEBHOOK_RETRY_BASE_MS: '100',
-      WEBHOOK_POLL_MS: '50',
-    })
-    env.LEGACY_TASK_QUEUE = legacyQueue()
-    service = await spawnService({ ...env, ROLE: 'all' })
+    origin = fixture.origin
+    // The legacy list under the suite's prefix: removed with its keys.
+    env = { ...fixture.env, LEGACY_TASK_QUEUE: `${fixture.env.QUEUE_PREFIX}:batch_download_tasks` }
+    service = await fixture.spawn('all', { LEGACY_TASK_QUEUE: env.LEGACY_TASK_QUEUE! })
     work = await mkdtemp(join(tmpdir(), 'batchdl-php-'))
     redis = new Redis(REDIS_URL)
   })
   after(async () => {
-    await service?.stop()
-    redis.disconnect()
-    await origin.close()
-    await rm(work, { recursive: true, force: true })
-    await redis.del(legacyQueue()).catch(() => 0)
-    await cleanEnv(env)
+    redis?.disconnect()
+    if (work) await rm(work, { recursive: true, force: true })
   })
 
   async function php(mode: string, taskId: string, files: { fn: string; url: string }[]) {
@@ -227,24 +224,18 @@ describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
 })
 
 describe('legacy intake crash', { skip: notInFastRun }, () => {
+  const fixture = withService('legacycrash', {}, { inProcess: false })
   let env: Record<string, string>
   let origin: Origin
-  const children: ChildService[] = []
   let redis: Redis
 
-  before(async () => {
-    origin = await startOrigin()
-    env = await testEnv('legacycrash', { PORT: '0' })
-    env.LEGACY_TASK_QUEUE = `${env.QUEUE_PREFIX}:batch_download_tasks`
+  before(() => {
+    origin = fixture.origin
+    // The legacy list under the suite's prefix: removed with its keys.
+    env = { ...fixture.env, LEGACY_TASK_QUEUE: `${fixture.env.QUEUE_PREFIX}:batch_download_tasks` }
     redis = new Redis(REDIS_URL)
   })
-  after(async () => {
-    for (const c of children) await c.stop('SIGKILL')
-    await redis.del(env.LEGACY_TASK_QUEUE!)
-    redis.disconnect()
-    await origin.close()
-    await cleanEnv(env)
-  })
+  after(() => redis?.disconnect())
 
   it('runs once, at the next start, a message a process took and was killed before handling', async () => {
     // What a process killed between taking a message (BLMOVE, one atomic step)
@@ -253,7 +244,7 @@ describe('legacy intake crash', { skip: notInFastRun }, () => {
     const { processing } = legacyKeys(env.QUEUE_PREFIX!, env.LEGACY_TASK_QUEUE!)
     await redis.lpush(processing, JSON.stringify({ task_id: 'taken', task_info: files }))
 
-    children.push(await spawnService({ ...env, ROLE: 'all' }))
+    await fixture.spawn('all', { LEGACY_TASK_QUEUE: env.LEGACY_TASK_QUEUE! })
     const replies = await readReplies(`${env.LEGACY_REPLY_PREFIX}_taken`)
     assert.deepEqual([replies[0], ...replies.slice(1, -1).sort(), replies.at(-1)], ['start', 'one', 'two', 'end'])
     assert.equal(await redis.llen(processing), 0)

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { before, describe, it } from 'node:test'
-import { fileBytes, type Origin } from '../testkit/origin.js'
-import { startTlsRedis, type TlsRedis } from '../testkit/redis-servers.js'
+import { fileBytes } from '../testkit/file-bytes.js'
+import type { Origin } from '../testkit/origin.js'
+import { startTlsRedis, type TlsRedis } from '../testkit/redis-tls.js'
 import { waitFor, withService } from '../testkit/service.js'
 
 const START_MS = 60_000

@@ -7,33 +7,27 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { after, before, describe, it } from 'node:test'
 import { Redis } from 'ioredis'
 import { captureLogs } from './helpers/logs.js'
-import { fileBytes, sha256Hex, startOrigin, type Origin } from '../testkit/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
+import { startOrigin, type Origin } from '../testkit/origin.js'
 import { assertProtocol } from './helpers/protocol.js'
-import { cleanEnv, readReplies, REDIS_URL, startInProcess, testEnv, type InProcessService } from '../testkit/service.js'
+import { readReplies, REDIS_URL, withService, type InProcessService } from '../testkit/service.js'
 
 const MiB = 1024 * 1024
 
 describe('request headers', () => {
+  const { log, lines } = captureLogs('trace')
+  const service = withService('headers', { SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', LOG_LEVEL: 'trace' }, { log })
   let env: Record<string, string>
   let svc: InProcessService
   let a: Origin
+  // A second origin: another port is another origin, for the redirects across.
   let b: Origin
-  let lines: string[] = []
 
   before(async () => {
-    a = await startOrigin()
+    ;({ env, svc, origin: a } = service)
     b = await startOrigin()
-    env = await testEnv('headers', { SEGMENT_MIN_BYTES: String(MiB), MAX_CONNECTIONS_PER_TASK: '8', LOG_LEVEL: 'trace' })
-    const captured = captureLogs('trace')
-    lines = captured.lines
-    svc = await startInProcess(env, true, captured.log)
   })
-  after(async () => {
-    await svc.close()
-    await a.close()
-    await b.close()
-    await cleanEnv(env)
-  })
+  after(() => b.close())
 
   async function run(body: Record<string, unknown>, files: string[]) {
     const res = await svc.app.inject({ method: 'POST', url: '/tasks', payload: body })

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { fileBytes, sha256Hex } from '../testkit/origin.js'
+import { fileBytes, sha256Hex } from '../testkit/file-bytes.js'
 import { assertProtocol } from './helpers/protocol.js'
 import { readReplies, waitFor, withService, notInFastRun } from '../testkit/service.js'
 

@@ -1,29 +1,31 @@
-import { ftruncate, write, writev } from 'node:fs'
+import { ftruncate, write } from 'node:fs'
 import { promisify } from 'node:util'
+import { BATCH_BYTES, type BatchBuffers } from './batch-buffers.js'
 import type { DiskCalls } from './disk-calls.js'
 
-const writevAsync = promisify(writev)
 const writeAsync = promisify(write)
 const ftruncateAsync = promisify(ftruncate)
 
-export const BATCH_BYTES = 256 * 1024
+export { BATCH_BYTES }
 /** A last batch up to this size (a small file's whole body) is written with the disk calls; see disk-calls.ts. */
 const SMALL_WRITE_BYTES = 64 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
 const FLUSH_INTERVAL_MS = 500
 
 /**
- * Writes a download's chunks to its file in batches of about 256 KiB (or
- * every 500 ms when slower), one write in flight while the next batch fills:
- * reading and writing overlap, and the reader waits only when a full batch
- * finds the disk still busy. Unlike a stream that an error destroys, close()
+ * Writes a download's chunks to its file in batches of 256 KiB (or every
+ * 500 ms when slower), copied into buffers of the process's BatchBuffers;
+ * one write in flight while the next batch fills: reading and writing
+ * overlap, and the reader waits only when a full batch finds the disk still
+ * busy. Unlike a stream that an error destroys, close()
  * always lands what was received: after a reset, those bytes are what the
  * next attempt resumes.
  */
 export class FileSink {
-  private batch: Buffer[] = []
+  private batch: Buffer | null = null
   private batchBytes = 0
-  private inflight: Promise<unknown> | null = null
+  /** the batches handed to the disk and not yet written, in order; each settles without rejecting */
+  private readonly writes: Promise<void>[] = []
   private failure: unknown = null
   private lastFlush: number
   private closing: Promise<void> | null = null
@@ -32,6 +34,7 @@ export class FileSink {
 
   private constructor(
     private readonly disk: DiskCalls,
+    private readonly batches: BatchBuffers,
     private readonly fd: number,
     /** where the next batch is written; null: at the descriptor's own position */
     private position: number | null,
@@ -41,8 +44,8 @@ export class FileSink {
   }
 
   /** `append`: continue a partial file; else truncate it. */
-  static async open(disk: DiskCalls, path: string, append: boolean, now: () => number = Date.now): Promise<FileSink> {
-    return new FileSink(disk, await disk.open(path, append ? 'a' : 'w'), null, now)
+  static async open(disk: DiskCalls, batches: BatchBuffers, path: string, append: boolean, now: () => number = Date.now): Promise<FileSink> {
+    return new FileSink(disk, batches, await disk.open(path, append ? 'a' : 'w'), null, now)
   }
 
   /**
@@ -50,8 +53,8 @@ export class FileSink {
    * as it is: one segment of a file fetched over several connections.
    * `create`: the file is made (or emptied) first.
    */
-  static async openAt(disk: DiskCalls, path: string, position: number, create: boolean, now: () => number = Date.now): Promise<FileSink> {
-    return new FileSink(disk, await disk.open(path, create ? 'w' : 'r+'), position, now)
+  static async openAt(disk: DiskCalls, batches: BatchBuffers, path: string, position: number, create: boolean, now: () => number = Date.now): Promise<FileSink> {
+    return new FileSink(disk, batches, await disk.open(path, create ? 'w' : 'r+'), position, now)
   }
 
   /**
@@ -60,17 +63,18 @@ export class FileSink {
    */
   push(chunk: Buffer): Promise<void> | null {
     if (this.failure) throw this.failure
-    this.batch.push(chunk)
-    this.batchBytes += chunk.length
-    if (this.batchBytes < BATCH_BYTES && this.now() - this.lastFlush < FLUSH_INTERVAL_MS) return null
-    if (!this.inflight) {
-      this.flush()
-      return null
+    for (let at = 0; at < chunk.length; ) {
+      this.batch ??= this.batches.take()
+      const n = chunk.copy(this.batch, this.batchBytes, at)
+      this.batchBytes += n
+      at += n
+      if (this.batchBytes === this.batch.length) this.flush()
     }
-    return this.inflight.then(() => {
+    if (this.batchBytes > 0 && this.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush()
+    const waitFor = this.writes.length > 1 ? this.writes[this.writes.length - 2]! : null
+    return waitFor?.then(() => {
       if (this.failure) throw this.failure
-      if (!this.inflight) this.flush()
-    })
+    }) ?? null
   }
 
   /** Empties the file, which was opened to append to: before any push. */
@@ -95,36 +99,42 @@ export class FileSink {
 
   private async closeOnce(): Promise<void> {
     try {
-      await this.inflight
+      await this.writes.at(-1)
       if (this.failure) throw this.failure
       this.flush(this.batchBytes <= SMALL_WRITE_BYTES)
-      await this.inflight
+      await this.writes.at(-1)
       if (this.failure) throw this.failure
     } finally {
       await this.disk.close(this.fd)
     }
   }
 
+  /** Hands the batch to the disk, after the batches before it; `small`: with the disk calls (disk-calls.ts). */
   private flush(small = false): void {
-    if (this.batch.length === 0) return
-    const buffers = this.batch
-    this.batch = []
+    const buffer = this.batch
     const bytes = this.batchBytes
-    this.batchBytes = 0
     this.lastFlush = this.now()
+    if (!buffer) return
+    this.batch = null
+    this.batchBytes = 0
     const position = this.position
     if (position !== null) this.position = position + bytes
-    const write = this.writeAll(buffers, small, position).then(
-      () => {
-        this.written += bytes
-        if (this.inflight === write) this.inflight = null
-      },
-      (err: unknown) => {
-        this.failure ??= err
-        if (this.inflight === write) this.inflight = null
-      },
-    )
-    this.inflight = write
+    const before = this.writes.at(-1) ?? Promise.resolve()
+    const write = before
+      .then(() => (this.failure ? undefined : this.writeAll(buffer.subarray(0, bytes), small, position)))
+      .then(
+        () => {
+          if (!this.failure) this.written += bytes
+        },
+        (err: unknown) => {
+          this.failure ??= err
+        },
+      )
+      .finally(() => {
+        this.writes.shift()
+        this.batches.give(buffer)
+      })
+    this.writes.push(write)
   }
 
   /**
@@ -132,13 +142,11 @@ export class FileSink {
    * it answers ENOSPC. The rest is written again, so that the error comes,
    * rather than a file silently short of bytes that were counted as received.
    */
-  private async writeAll(buffers: Buffer[], small: boolean, position: number | null): Promise<void> {
-    const bytesWritten = small
-      ? await this.disk.writev(this.fd, buffers, position)
-      : (await writevAsync(this.fd, buffers, position ?? undefined)).bytesWritten
-    let rest = bytesWritten < total(buffers) ? Buffer.concat(buffers).subarray(bytesWritten) : null
+  private async writeAll(bytes: Buffer, small: boolean, position: number | null): Promise<void> {
+    const bytesWritten = small ? await this.disk.writev(this.fd, [bytes], position) : (await writeAsync(this.fd, bytes, 0, bytes.length, position)).bytesWritten
+    let rest = bytes.subarray(bytesWritten)
     let at = position === null ? null : position + bytesWritten
-    while (rest && rest.length > 0) {
+    while (rest.length > 0) {
       const { bytesWritten: n } = await writeAsync(this.fd, rest, 0, rest.length, at)
       if (n === 0) throw new Error('the disk took no bytes')
       rest = rest.subarray(n)
@@ -146,5 +154,3 @@ export class FileSink {
     }
   }
 }
-
-const total = (buffers: Buffer[]) => buffers.reduce((sum, b) => sum + b.length, 0)

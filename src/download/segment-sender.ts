@@ -31,7 +31,7 @@ export class SegmentSender {
   receiver(segment: Segment, create: boolean, expect: Expected): SegmentReceiver {
     const from = segment.start + segment.done
     // Opened while the request is out; its failure is met when the answer needs it.
-    const opening = FileSink.openAt(this.downloader.disk, this.req.tmp, from, create)
+    const opening = FileSink.openAt(this.downloader.disk, this.downloader.batches, this.req.tmp, from, create)
     opening.catch(() => {})
     return new SegmentReceiver({ ...this.shared, expect }, segment, from, opening)
   }

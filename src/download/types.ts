@@ -1,5 +1,6 @@
 // The types the download path shares with its callers, in one place.
 import type { Dispatcher } from 'undici'
+import type { BatchBuffers } from './batch-buffers.js'
 import type { DiskCalls } from './disk-calls.js'
 import type { Throttle } from './token-bucket.js'
 
@@ -19,6 +20,8 @@ export interface DownloadPolicy {
 export interface Downloader {
   dispatcher: Dispatcher
   disk: DiskCalls
+  /** the buffers every download's batches are copied into */
+  batches: BatchBuffers
   policy: DownloadPolicy
   /** MAX_BYTES_PER_SECOND, shared by every download of the process; none: no cap */
   throttle?: Throttle

@@ -3,6 +3,7 @@ import { WaitingError, Worker, type Job } from 'bullmq'
 import type { Backend } from '../backend.js'
 import type { Config } from '../config.js'
 import { createDownloadAgent } from '../download/dispatcher.js'
+import { BatchBuffers } from '../download/batch-buffers.js'
 import { DiskCalls } from '../download/disk-calls.js'
 import { TokenBucket } from '../download/token-bucket.js'
 import { addressPolicyFor } from '../net/address-policy.js'
@@ -49,6 +50,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
     downloader: {
       dispatcher,
       disk: new DiskCalls(log),
+      batches: new BatchBuffers(),
       policy: {
         maxAttempts: config.RETRY_MAX_ATTEMPTS,
         baseDelayMs: config.RETRY_BASE_DELAY_MS,
@@ -128,6 +130,16 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
   const onCancel = (_channel: string, taskId: string) => cancel(taskId)
   subscriber.on('message', onCancel)
   await subscriber.subscribe(cancelChannel(config))
+  // Started means connected (after the subscription, which fails at once on a
+  // refused password where this would wait). BullMQ closing a worker whose
+  // connections are still being set up drops its listeners, then throws the
+  // failed setup unhandled ("Connection is closed").
+  try {
+    await worker.waitUntilReady()
+  } catch (err) {
+    await worker.close()
+    throw err
+  }
   // The published request is instant but lost if this connection was down at
   // that moment: the flag in Redis is checked every second as well.
   const cancelPoll = setInterval(() => {
