@@ -26,7 +26,8 @@ const SHUTDOWN = 'shutdown'
  * when node runs it with --expose-gc; otherwise nothing would, since nothing
  * allocates any more. Measured, with the price: docs/decisions/0002-idle-gc.md.
  */
-function releaseMemory(): void {
+function releaseMemory(batches: BatchBuffers): void {
+  batches.trim()
   const gc = (globalThis as { gc?: () => void }).gc
   gc?.()
 }
@@ -45,12 +46,13 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
     connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
   })
+  const batches = new BatchBuffers()
   const deps = {
     store,
     downloader: {
       dispatcher,
       disk: new DiskCalls(log),
-      batches: new BatchBuffers(),
+      batches,
       policy: {
         maxAttempts: config.RETRY_MAX_ATTEMPTS,
         baseDelayMs: config.RETRY_BASE_DELAY_MS,
@@ -89,7 +91,7 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
       throw err
     } finally {
       running.delete(job.data.taskId)
-      if (running.size === 0) releaseMemory()
+      if (running.size === 0) releaseMemory(batches)
     }
   }
   const worker = new Worker<TaskJob>(TASK_QUEUE, processor, {
@@ -129,15 +131,17 @@ export async function startWorker(config: Config, backend: Backend, log: Logger,
   }
   const onCancel = (_channel: string, taskId: string) => cancel(taskId)
   subscriber.on('message', onCancel)
-  await subscriber.subscribe(cancelChannel(config))
-  // Started means connected (after the subscription, which fails at once on a
-  // refused password where this would wait). BullMQ closing a worker whose
-  // connections are still being set up drops its listeners, then throws the
-  // failed setup unhandled ("Connection is closed").
   try {
+    await subscriber.subscribe(cancelChannel(config))
+    // Started means connected (after the subscription, which fails at once on a
+    // refused password where this would wait). BullMQ closing a worker whose
+    // connections are still being set up drops its listeners, then throws the
+    // failed setup unhandled ("Connection is closed").
     await worker.waitUntilReady()
   } catch (err) {
-    await worker.close()
+    // Nothing of a failed start is left running: BullMQ's own blocking connection would retry for ever.
+    await worker.close().catch(() => {})
+    await agent.close().catch(() => {})
     throw err
   }
   // The published request is instant but lost if this connection was down at
