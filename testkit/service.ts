@@ -33,7 +33,16 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
   const app = await buildApp(config, { backend: apiBackend, logger: log, metrics })
   await app.ready()
   const workerBackend = withWorker ? openBackend(config, 'worker', log) : null
-  const worker = workerBackend ? await startWorker(config, workerBackend, log, metrics) : null
+  let worker: TaskWorker | null = null
+  try {
+    worker = workerBackend ? await startWorker(config, workerBackend, log, metrics) : null
+  } catch (err) {
+    // A start that failed leaves nothing open behind the test.
+    await workerBackend?.close()
+    await app.close()
+    await apiBackend.close()
+    throw err
+  }
   return {
     config,
     metrics,
