@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { after, before, describe, it } from 'node:test'
-import { BatchBuffers } from '../src/download/batch-buffers.js'
+import { BATCH_BYTES, BatchBuffers } from '../src/download/batch-buffers.js'
 import { DiskCalls } from '../src/download/disk-calls.js'
-import { BATCH_BYTES, FileSink } from '../src/download/file-sink.js'
+import { FileSink } from '../src/download/file-sink.js'
 import { createLogger } from '../src/logger.js'
 import { notInFastRun } from '../testkit/env.js'
 
@@ -112,6 +112,7 @@ describe('FileSink', () => {
     // The lowest free descriptor is taken: most likely the one just closed.
     const second = await FileSink.open(disk, batches, join(dir, 'opened-after'), false)
     await first.close()
+    assert.throws(() => first.push(Buffer.from('late')), /after the file was closed/)
     second.push(Buffer.from('second'))
     await second.close()
     assert.equal(await readFile(join(dir, 'opened-after'), 'utf8'), 'second')

@@ -1,8 +1,7 @@
 // A download's bytes wait for their write in buffers kept for reuse, not in
-// the socket's own chunks: a chunk held until its batch is written lives
-// through two scavenges and is promoted, and its memory then comes back only
-// in a mark-compact of the whole heap, which V8 runs for every 64 MB so held
-// (docs/decisions/0013-batch-buffers.md). Copied at once, a chunk dies young.
+// the socket's own chunks: a chunk held that long is promoted, and freeing it
+// takes a mark-compact of the whole heap; copied at once, it dies young
+// (docs/decisions/0013-batch-buffers.md).
 
 /** The size of one batch: what a download writes in one call. */
 export const BATCH_BYTES = 256 * 1024
@@ -20,5 +19,10 @@ export class BatchBuffers {
 
   give(buffer: Buffer): void {
     if (this.free.length < this.keep) this.free.push(buffer)
+  }
+
+  /** Lets the idle buffers go: the worker has no download left, and its idle GC may free them. */
+  trim(): void {
+    this.free.length = 0
   }
 }

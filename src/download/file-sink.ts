@@ -1,12 +1,11 @@
 import { ftruncate, write } from 'node:fs'
 import { promisify } from 'node:util'
-import { BATCH_BYTES, type BatchBuffers } from './batch-buffers.js'
+import type { BatchBuffers } from './batch-buffers.js'
 import type { DiskCalls } from './disk-calls.js'
 
 const writeAsync = promisify(write)
 const ftruncateAsync = promisify(ftruncate)
 
-export { BATCH_BYTES }
 /** A last batch up to this size (a small file's whole body) is written with the disk calls; see disk-calls.ts. */
 const SMALL_WRITE_BYTES = 64 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
@@ -63,6 +62,8 @@ export class FileSink {
    */
   push(chunk: Buffer): Promise<void> | null {
     if (this.failure) throw this.failure
+    // Its descriptor may by then be another file's.
+    if (this.closing) throw new Error('a chunk came after the file was closed')
     for (let at = 0; at < chunk.length; ) {
       this.batch ??= this.batches.take()
       const n = chunk.copy(this.batch, this.batchBytes, at)
@@ -105,6 +106,9 @@ export class FileSink {
       await this.writes.at(-1)
       if (this.failure) throw this.failure
     } finally {
+      // A batch that a failure kept from the disk: its buffer is free all the same.
+      if (this.batch) this.batches.give(this.batch)
+      this.batch = null
       await this.disk.close(this.fd)
     }
   }
