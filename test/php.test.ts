@@ -62,7 +62,7 @@ describe('PHP client', { skip: notInFastRun || phpProblem() }, () => {
   let service: ChildService
   let work: string
   let redis: Redis
-  const legacyQueue = () => `${env.QUEUE_PREFIX}:batch_download_tasks`
+  const legacyQueue = () => env.LEGACY_TASK_QUEUE!
 
   before(async () => {
     origin = fixture.origin

@@ -64,7 +64,8 @@ async function holdingProxy(marker: string): Promise<HoldingProxy> {
 
 describe('a service stopped right after its start', () => {
   // The environment and its removal; the service is started here, through the proxy.
-  const fixture = withService('startstop', {}, { inProcess: false })
+  // A lock of 2 s: BullMQ leaves its stalled-job check's timer (half the lock) behind a worker closed during the first.
+  const fixture = withService('startstop', { JOB_LOCK_MS: '2000' }, { inProcess: false })
   let proxy: HoldingProxy
   const unhandled: unknown[] = []
   const onUnhandled = (err: unknown) => unhandled.push(err)
@@ -80,8 +81,11 @@ describe('a service stopped right after its start', () => {
 
   it('closes while the worker\'s blocking connection is set up, without an unhandled rejection', async () => {
     const svc = await startInProcess({ ...fixture.env, REDIS_URL: proxy.url })
-    await waitFor(async () => (proxy.holding() ? true : undefined), 5000, 'the worker connection\'s INFO')
-    await svc.close()
+    try {
+      await waitFor(async () => (proxy.holding() ? true : undefined), 5000, 'the worker connection\'s INFO')
+    } finally {
+      await svc.close()
+    }
     // A dropped connection's commands fail once its socket has closed.
     await waitFor(async () => (proxy.open() === 0 ? true : undefined), 5000, 'every connection closed')
     assert.deepEqual(unhandled.map((e) => (e as Error).message), [])
