@@ -1,8 +1,9 @@
-import { ftruncate, write } from 'node:fs'
+import { ftruncate, write, writev } from 'node:fs'
 import { promisify } from 'node:util'
-import type { BatchBuffers } from './batch-buffers.js'
+import { BATCH_BYTES, type BatchBuffers } from './batch-buffers.js'
 import type { DiskCalls } from './disk-calls.js'
 
+const writevAsync = promisify(writev)
 const writeAsync = promisify(write)
 const ftruncateAsync = promisify(ftruncate)
 
@@ -10,19 +11,33 @@ const ftruncateAsync = promisify(ftruncate)
 const SMALL_WRITE_BYTES = 64 * 1024
 /** A slow body still reaches the disk this often, so that a killed worker's successor can resume it. */
 const FLUSH_INTERVAL_MS = 500
+/**
+ * A batch that took longer than this to fill: the next one is copied, since
+ * chunks held that long outlive the scavenges that would free them young
+ * (docs/decisions/0013-batch-buffers.md). A fast body's chunks are written
+ * as they came, sparing the copy.
+ */
+const SLOW_FILL_MS = 20
 
 /**
  * Writes a download's chunks to its file in batches of 256 KiB (or every
- * 500 ms when slower), copied into buffers of the process's BatchBuffers;
- * one write in flight while the next batch fills: reading and writing
+ * 500 ms when slower), a slow body's copied into buffers of the process's
+ * BatchBuffers; one write in flight while the next batch fills: reading and writing
  * overlap, and the reader waits only when a full batch finds the disk still
  * busy. Unlike a stream that an error destroys, close()
  * always lands what was received: after a reset, those bytes are what the
  * next attempt resumes.
  */
 export class FileSink {
-  private batch: Buffer | null = null
+  /** the batch's chunks as the socket gave them (a fast body) */
+  private chunks: Buffer[] = []
+  /** or its bytes copied into a buffer of BatchBuffers (a slow body) */
+  private copy: Buffer | null = null
   private batchBytes = 0
+  /** when the batch's first chunk came */
+  private batchStart = 0
+  /** the batch is copied: the one before took long to fill, or it is the first (a segment may have few) */
+  private copying = true
   /** the batches handed to the disk and not yet written, in order; each settles without rejecting */
   private readonly writes: Promise<void>[] = []
   private failure: unknown = null
@@ -64,12 +79,20 @@ export class FileSink {
     if (this.failure) throw this.failure
     // Its descriptor may by then be another file's.
     if (this.closing) throw new Error('a chunk came after the file was closed')
-    for (let at = 0; at < chunk.length; ) {
-      this.batch ??= this.batches.take()
-      const n = chunk.copy(this.batch, this.batchBytes, at)
-      this.batchBytes += n
-      at += n
-      if (this.batchBytes === this.batch.length) this.flush()
+    for (let rest = chunk; rest.length > 0; ) {
+      if (this.batchBytes === 0) this.batchStart = this.now()
+      if (this.copying) {
+        this.copy ??= this.batches.take()
+        const n = rest.copy(this.copy, this.batchBytes)
+        this.batchBytes += n
+        rest = rest.subarray(n)
+        if (this.batchBytes === this.copy.length) this.flush()
+      } else {
+        this.chunks.push(rest)
+        this.batchBytes += rest.length
+        rest = EMPTY
+        if (this.batchBytes >= BATCH_BYTES) this.flush()
+      }
     }
     if (this.batchBytes > 0 && this.now() - this.lastFlush >= FLUSH_INTERVAL_MS) this.flush()
     const waitFor = this.writes.length > 1 ? this.writes[this.writes.length - 2]! : null
@@ -107,25 +130,29 @@ export class FileSink {
       if (this.failure) throw this.failure
     } finally {
       // A batch that a failure kept from the disk: its buffer is free all the same.
-      if (this.batch) this.batches.give(this.batch)
-      this.batch = null
+      if (this.copy) this.batches.give(this.copy)
+      this.copy = null
+      this.chunks = []
       await this.disk.close(this.fd)
     }
   }
 
   /** Hands the batch to the disk, after the batches before it; `small`: with the disk calls (disk-calls.ts). */
   private flush(small = false): void {
-    const buffer = this.batch
     const bytes = this.batchBytes
-    this.lastFlush = this.now()
-    if (!buffer) return
-    this.batch = null
+    const now = (this.lastFlush = this.now())
+    if (bytes === 0) return
+    const copy = this.copy
+    const buffers = copy ? [copy.subarray(0, bytes)] : this.chunks
+    this.copy = null
+    this.chunks = []
     this.batchBytes = 0
+    this.copying = now - this.batchStart > SLOW_FILL_MS
     const position = this.position
     if (position !== null) this.position = position + bytes
     const before = this.writes.at(-1) ?? Promise.resolve()
     const write = before
-      .then(() => (this.failure ? undefined : this.writeAll(buffer.subarray(0, bytes), small, position)))
+      .then(() => (this.failure ? undefined : this.writeAll(buffers, small, position)))
       .then(
         () => {
           if (!this.failure) this.written += bytes
@@ -136,7 +163,7 @@ export class FileSink {
       )
       .finally(() => {
         this.writes.shift()
-        this.batches.give(buffer)
+        if (copy) this.batches.give(copy)
       })
     this.writes.push(write)
   }
@@ -146,11 +173,13 @@ export class FileSink {
    * it answers ENOSPC. The rest is written again, so that the error comes,
    * rather than a file silently short of bytes that were counted as received.
    */
-  private async writeAll(bytes: Buffer, small: boolean, position: number | null): Promise<void> {
-    const bytesWritten = small ? await this.disk.writev(this.fd, [bytes], position) : (await writeAsync(this.fd, bytes, 0, bytes.length, position)).bytesWritten
-    let rest = bytes.subarray(bytesWritten)
+  private async writeAll(buffers: Buffer[], small: boolean, position: number | null): Promise<void> {
+    const bytesWritten = small
+      ? await this.disk.writev(this.fd, buffers, position)
+      : (await writevAsync(this.fd, buffers, position ?? undefined)).bytesWritten
+    let rest = bytesWritten < total(buffers) ? Buffer.concat(buffers).subarray(bytesWritten) : null
     let at = position === null ? null : position + bytesWritten
-    while (rest.length > 0) {
+    while (rest && rest.length > 0) {
       const { bytesWritten: n } = await writeAsync(this.fd, rest, 0, rest.length, at)
       if (n === 0) throw new Error('the disk took no bytes')
       rest = rest.subarray(n)
@@ -158,3 +187,6 @@ export class FileSink {
     }
   }
 }
+
+const EMPTY = Buffer.alloc(0)
+const total = (buffers: Buffer[]) => buffers.reduce((sum, b) => sum + b.length, 0)
