@@ -110,26 +110,25 @@ export class DiskCalls {
    * asynchronous path. For a few KiB at most.
    */
   readSmallFile(path: string, buffer: Buffer, at: number, length: number): number | null {
+    // One clock reading ends a call and starts the next.
     let start = this.now()
     if (start < this.threadPoolUntil) return null
     let fd: number
     try {
       fd = openSync(path, 'r')
     } finally {
-      this.observe(start, this.now())
+      start = this.observe(start, this.now())
     }
     let n = 0
     try {
       for (let got = -1; n < length && got !== 0; n += got) {
-        start = this.now()
         try {
           got = readSync(fd, buffer, at + n, length - n, n)
         } finally {
-          this.observe(start, this.now())
+          start = this.observe(start, this.now())
         }
       }
     } finally {
-      start = this.now()
       try {
         closeSync(fd)
       } finally {
@@ -151,7 +150,8 @@ export class DiskCalls {
     }
   }
 
-  private observe(start: number, end: number): void {
+  /** Counts a call from `start` to `end`; returns `end`. */
+  private observe(start: number, end: number): number {
     const ms = end - start
     this.calls++
     this.seen++
@@ -162,16 +162,17 @@ export class DiskCalls {
       stalled = ms >= this.longStallMs || this.seen - this.lastStall <= this.windowCalls
       this.lastStall = this.seen
     }
-    if (!stalled && this.calls < this.windowCalls) return
+    if (!stalled && this.calls < this.windowCalls) return end
     const { calls, slowCalls } = this
     this.calls = 0
     this.slowCalls = 0
-    if (!stalled && slowCalls * 2 <= calls) return
+    if (!stalled && slowCalls * 2 <= calls) return end
     this.threadPoolUntil = end + this.threadPoolMs
     this.lastStall = -Infinity
     this.log.warn(
       { calls, slowCalls, lastMs: Number(ms.toFixed(3)), forMs: this.threadPoolMs },
       'the download folder answers slowly: its file calls move off the event loop for a while',
     )
+    return end
   }
 }
