@@ -107,7 +107,8 @@ export class DiskCalls {
    * allocated, docs/decisions/0011-zip-event-loop.md): open, reads and close on
    * the event loop, each one timed as the other calls are. Null, having done
    * nothing, when the calls go to the thread pool now: the caller takes its
-   * asynchronous path. For a few KiB at most.
+   * asynchronous path. A file begun on the loop ends there, even if its open
+   * moved the calls. For a few KiB at most.
    */
   readSmallFile(path: string, buffer: Buffer, at: number, length: number): number | null {
     // One clock reading ends a call and starts the next.
