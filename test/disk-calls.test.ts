@@ -70,7 +70,7 @@ describe('DiskCalls', () => {
     assert.equal(disk.onEventLoop, true)
   })
 
-  it('moves at once on one call that stalls, but not when half a window or less is slow', async () => {
+  it('moves on a second stall soon after the first, or on one stall of seconds, but not on one stall alone', async () => {
     const { disk, clock, warnings } = diskWithClock()
     // A thread preempted during its calls makes them slow now and then: here
     // half of a window, 20 ms each, among calls of 0.01 ms.
@@ -81,15 +81,77 @@ describe('DiskCalls', () => {
       await disk.close(fd)
     }
     assert.equal(disk.onEventLoop, true)
-    assert.equal(warnings.length, 0)
 
+    // One stall, 80 ms (the event loop's thread preempted that long on a busy
+    // machine), then fast calls: not the disk.
     clock.callMs = 80
-    const fd = await disk.open(join(dir, 'stalled'), 'w')
+    let fd = await disk.open(join(dir, 'stalled-once'), 'w')
     clock.callMs = 0.01
     await disk.close(fd)
+    assert.equal(disk.onEventLoop, true)
+    // A second one, more than a window (8 calls) later: still one stall at a time.
+    for (let i = 0; i < 4; i++) await writeFile(disk, `between-${i}`, 'x')
+    clock.callMs = 80
+    fd = await disk.open(join(dir, 'stalled-later'), 'w')
+    clock.callMs = 0.01
+    await disk.close(fd)
+    assert.equal(disk.onEventLoop, true)
+    assert.equal(warnings.length, 0)
+
+    // A stall confirmed within a window: the disk.
+    await writeFile(disk, 'between', 'x')
+    clock.callMs = 80
+    await assert.rejects(disk.open(join(dir, 'no-such-folder', 'stalled-again'), 'w'), { code: 'ENOENT' })
     assert.equal(disk.onEventLoop, false)
     assert.equal(warnings.length, 1)
     assert.equal(warnings[0]!.lastMs, 80)
+
+    // Back on the loop a minute later, the earlier stalls forgotten; one call of seconds is enough alone.
+    clock.now += 60_000
+    clock.callMs = 80
+    fd = await disk.open(join(dir, 'stalled-after-pool'), 'w')
+    clock.callMs = 0.01
+    await disk.close(fd)
+    assert.equal(disk.onEventLoop, true, 'the stalls before the pool are not counted')
+    for (let i = 0; i < 4; i++) await writeFile(disk, `between-again-${i}`, 'x')
+    clock.callMs = 1500
+    fd = await disk.open(join(dir, 'stalled-long'), 'w')
+    clock.callMs = 0.01
+    await disk.close(fd)
+    assert.equal(disk.onEventLoop, false)
+    assert.equal(warnings.length, 2)
+    assert.equal(warnings[1]!.lastMs, 1500)
+  })
+
+  it('reads a small file without a promise while on the event loop, each of its calls counted, and declines in the thread pool', async () => {
+    const { disk, warnings } = diskWithClock()
+    await writeFile(disk, 'small', 'hello, zip')
+    const buf = Buffer.alloc(32, 0xff)
+    // One byte more than the file: the read stops at its end.
+    assert.equal(disk.readSmallFile(join(dir, 'small'), buf, 3, 11), 10)
+    assert.equal(buf.subarray(3, 13).toString(), 'hello, zip')
+    assert.equal(buf[2], 0xff)
+    assert.equal(buf[13], 0xff, 'nothing written past what was read')
+    // Less than the file: no more than asked.
+    buf.fill(0xff)
+    assert.equal(disk.readSmallFile(join(dir, 'small'), buf, 0, 5), 5)
+    assert.equal(buf.subarray(0, 6).toString('latin1'), 'hello\xff')
+    assert.throws(() => disk.readSmallFile(join(dir, 'no-such-file'), buf, 0, 5), { code: 'ENOENT' })
+
+    assert.equal(warnings.length, 0)
+
+    // Slow calls: open, two reads (the second finds the end) and close are four calls of a window of 8.
+    const slow = diskWithClock()
+    slow.clock.callMs = 0.3
+    assert.equal(slow.disk.readSmallFile(join(dir, 'small'), buf, 0, 11), 10)
+    assert.equal(slow.disk.onEventLoop, true, 'not yet a window')
+    assert.equal(slow.disk.readSmallFile(join(dir, 'small'), buf, 0, 11), 10)
+    assert.equal(slow.disk.onEventLoop, false)
+    assert.deepEqual([slow.warnings[0]!.calls, slow.warnings[0]!.slowCalls], [8, 8])
+    // In the thread pool: nothing read, the caller takes its asynchronous path.
+    buf.fill(0)
+    assert.equal(slow.disk.readSmallFile(join(dir, 'small'), buf, 0, 11), null)
+    assert.equal(buf.toString('latin1', 0, 11), '\0'.repeat(11))
   })
 
   it('rejects with the error of the call on the event loop and in the thread pool, and counts the failed call', async () => {

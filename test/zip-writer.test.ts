@@ -55,6 +55,28 @@ function memorySource(data: Map<string, Buffer>, zeros = new Map<string, number>
   }
 }
 
+/**
+ * The same entries, the small ones handed over at once (readNow) where
+ * `now(name)` says so, and through open() otherwise, as a source of files
+ * does when its disk calls are in the thread pool.
+ */
+function memorySourceNow(data: Map<string, Buffer>, now: (name: string) => boolean): EntrySource {
+  const { open } = memorySource(data)
+  return {
+    open,
+    readNow(name, size, _index, target, at) {
+      if (!now(name)) return false
+      const bytes = data.get(name)!
+      assert.equal(bytes.length, size)
+      assert.ok(target.length > at + size, 'room for the byte past the end')
+      target.set(bytes, at)
+      // What a file source's read of one byte more leaves there when the file ends.
+      target[at + size] = 0xee
+      return true
+    },
+  }
+}
+
 /** Writes the zip to `path`, its runs of zeros as holes, so that 4 GiB cost no disk; returns the bytes written. */
 async function writeSparse(path: string, chunks: AsyncIterable<Buffer>): Promise<number> {
   const fh = await open(path, 'w')
@@ -130,10 +152,12 @@ describe('zip writer', () => {
     assert.equal((await zipinfoNames(path)).length, 65_535)
   })
 
-  it('writes exactly the planned bytes: no entries, empty entries, UTF-8 names, names of up to 65,535 bytes', async () => {
+  it('writes exactly the planned bytes: no entries, empty entries, UTF-8 names, names of up to 65,535 bytes, entries read at once', async () => {
     const cases: [string, Map<string, Buffer>][] = [
       ['none', new Map()],
       ['empty', new Map([['empty.txt', Buffer.alloc(0)], ['one.txt', Buffer.from('1')]])],
+      // Small entries across the 64 KiB batches, one just under the 16 KiB read at once, one at it.
+      ['small', new Map(Array.from({ length: 40 }, (_, i) => [`s${i}.bin`, randomBytes(i === 0 ? 16 * 1024 - 1 : i === 1 ? 16 * 1024 : 4000 + i)] as const))],
       ['names', new Map([['café.jpg', randomBytes(70_000)], ['照片 (2).png', randomBytes(3)], ['🙂.txt', Buffer.from('smile')]])],
       // Headers longer than the writer's 64 KiB batch, and a UTF-8 name of 60,004 bytes.
       ['long names', new Map([['n'.repeat(65_535), randomBytes(10)], [`${'é'.repeat(30_000)}.bin`, randomBytes(20_000)], ['z', randomBytes(5)]])],
@@ -142,6 +166,11 @@ describe('zip writer', () => {
       const plan = await planZip([...data].map(([name, b]) => ({ name, size: b.length })), MODIFIED)
       const bytes = await collect(zipChunks(plan, memorySource(data)))
       assert.equal(bytes.length, plan.size, label)
+      // The same bytes when small entries are handed over at once, all of them or every other one.
+      let other = false
+      for (const now of [() => true, () => (other = !other)]) {
+        assert.ok((await collect(zipChunks(plan, memorySourceNow(data, now)))).equals(bytes), `${label}, read at once`)
+      }
       const path = join(work, `${label}.zip`)
       await writeFile(path, bytes)
       const zip = await pythonZip(path)

@@ -42,7 +42,10 @@ export async function buildArchive(
   const plan = await planZip(names, sizes, modified, turns)
   const files = taskFileSource(dir, disk)
   const source: EntrySource = made
-    ? { open: (name, size, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : files.open(name, size, i)) }
+    ? {
+        open: (name, size, i) => (i === 0 ? Promise.resolve(bufferReader(made.content)) : files.open(name, size, i)),
+        readNow: (name, size, i, target, at) => i !== 0 && files.readNow(name, size, i, target, at),
+      }
     : files
   const chunks = zipChunks(plan, source, turns)
   const first = await chunks.next()

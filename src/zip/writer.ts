@@ -35,6 +35,14 @@ export interface EntryReader {
  */
 export interface EntrySource {
   open(name: string, size: number, index: number): Promise<EntryReader>
+  /**
+   * Optional, for an entry under ALONE_BYTES: its bytes written into `target`
+   * at `at` at once, without a promise, and true; or false, having written
+   * nothing, and the writer opens it. `target` has room for one byte past the
+   * entry, for the source to prove the file ends there. Throws as open()
+   * would.
+   */
+  readNow?(name: string, size: number, index: number, target: Buffer, at: number): boolean
 }
 
 /** A bug guard: a source handed more or fewer bytes than the plan says. */
@@ -99,6 +107,20 @@ export async function* zipChunks(plan: ZipPlan, source: EntrySource, turns = new
     const name = plan.names.name(i)
     const size = plan.sizes[i]!
     if (out.written !== plan.offsets[i]) throw new ZipSizeError(`entry ${i} would start at ${out.written}, planned at ${plan.offsets[i]}`)
+    if (size < ALONE_BYTES && source.readNow) {
+      // Straight into the batch, after the room for its header: no Buffer, promise or reader for the entry.
+      const headerLength = localHeaderLength(plan, i)
+      // The descriptor's room (12 bytes or more) is where the source may read the byte past the end.
+      if ((full = out.room(headerLength + size + dataDescriptorLength(plan, i)))) yield full
+      const dataAt = out.at + headerLength
+      if (source.readNow(name, size, i, out.buf, dataAt)) {
+        out.advance(writeLocalHeader(plan, i, out.buf, out.at))
+        const crc = (crcs[i] = crc32(out.buf.subarray(dataAt, dataAt + size)))
+        out.advance(dataAt + size)
+        out.advance(writeDataDescriptor(plan, i, crc, out.buf, out.at))
+        continue
+      }
+    }
     const reader = await source.open(name, size, i)
     try {
       if ((full = out.room(localHeaderLength(plan, i)))) yield full
