@@ -34,30 +34,23 @@ export async function startInProcess(env: Record<string, string>, withWorker = t
   await app.ready()
   const workerBackend = withWorker ? openBackend(config, 'worker', log) : null
   let worker: TaskWorker | null = null
+  // In reverse of the start; also after a start that failed part-way, so that nothing stays open behind the test.
+  const close = async () => {
+    await worker?.close()
+    await workerBackend?.close()
+    // A client that keeps its connection (a browser between requests) must not hold a suite's end.
+    const closing = app.close()
+    app.server.closeAllConnections()
+    await closing
+    await apiBackend.close()
+  }
   try {
     worker = workerBackend ? await startWorker(config, workerBackend, log, metrics) : null
   } catch (err) {
-    // A start that failed leaves nothing open behind the test.
-    await workerBackend?.close()
-    await app.close()
-    await apiBackend.close()
+    await close()
     throw err
   }
-  return {
-    config,
-    metrics,
-    app,
-    worker,
-    close: async () => {
-      await worker?.close()
-      await workerBackend?.close()
-      // A client that keeps its connection (a browser between requests) must not hold a suite's end.
-      const closing = app.close()
-      app.server.closeAllConnections()
-      await closing
-      await apiBackend.close()
-    },
-  }
+  return { config, metrics, app, worker, close }
 }
 
 export type Role = 'api' | 'worker' | 'all'
