@@ -25,16 +25,20 @@ export class AttemptRecord {
   }
 
   /** Reads what an earlier attempt left; a record that does not hold is removed. */
-  async load(resuming: boolean): Promise<ResumeState | null> {
-    this.current = resuming ? await ResumeState.load(this.tmp) : null
-    if (resuming && !this.current) await ResumeState.forget(this.tmp)
-    if (this.current) this.current.beforeSave = this.beforeSave
+  async load(): Promise<ResumeState | null> {
+    this.current = await ResumeState.load(this.tmp)
+    if (!this.current) await ResumeState.forget(this.tmp)
+    else this.current.beforeSave = this.beforeSave
     return this.current
   }
 
-  /** A file with a known size, a strong validator and worth resuming gets a record, saved before its bytes land. */
-  async create(validator: string | null, size: number | null, lead: Segment): Promise<void> {
-    if (size === null || !validator || size < RESUME_MIN_BYTES) return
+  /** Whether a file gets a record: its size is known, its validator strong, and it is worth resuming. */
+  static worth(validator: string | null, size: number): validator is string {
+    return validator !== null && validator !== '' && size >= RESUME_MIN_BYTES
+  }
+
+  /** Creates the record of a file `worth` one, saved before its bytes land. */
+  async create(validator: string, size: number, lead: Segment): Promise<void> {
     this.current = new ResumeState(this.tmp, validator, size, [lead])
     this.current.beforeSave = this.beforeSave
     await this.current.save()
@@ -54,10 +58,14 @@ export class AttemptRecord {
     }, SAVE_INTERVAL_MS)
   }
 
-  /** The transfer is over: saving stops; after a failure that keeps the bytes, the record is saved once more. */
-  async end(failure: unknown): Promise<void> {
+  /** The transfer is over: saving stops. */
+  stop(): void {
     if (this.timer) clearInterval(this.timer)
+  }
+
+  /** After a failure that keeps the bytes, the record is saved once more. */
+  async keepAfter(failure: unknown): Promise<void> {
     const resumable = !(failure instanceof DownloadError) || failure.resumable
-    if (failure && this.current && resumable) await this.current.save().catch(() => {})
+    if (this.current && resumable) await this.current.save().catch(() => {})
   }
 }

@@ -20,7 +20,7 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
   const urls = [req.url, ...(req.mirrors ?? [])]
   let attempts = 0
   for (let source = 0; ; source++) {
-    const outcome = await fromSource(downloader, { ...req, url: urls[source]! }, attempts)
+    const outcome = await fromSource(downloader, source === 0 ? req : { ...req, url: urls[source]! }, attempts)
     attempts = outcome.attempts
     if (outcome.state === 'done') return { ...outcome, source }
     if (outcome.state === 'cancelled' || source + 1 >= urls.length || LOCAL_FAILURES.has(outcome.error ?? '')) return outcome

@@ -123,10 +123,10 @@ export class FileSink {
 
   private async closeOnce(): Promise<void> {
     try {
-      await this.writes.at(-1)
-      if (this.failure) throw this.failure
+      // After a failed write, the rest is not written (flush skips it) and the failure is thrown.
       this.flush(this.batchBytes <= SMALL_WRITE_BYTES)
-      await this.writes.at(-1)
+      const last = this.writes.at(-1)
+      if (last) await last
       if (this.failure) throw this.failure
     } finally {
       // A batch that a failure kept from the disk: its buffer is free all the same.
@@ -150,21 +150,23 @@ export class FileSink {
     this.copying = now - this.batchStart > SLOW_FILL_MS
     const position = this.position
     if (position !== null) this.position = position + bytes
-    const before = this.writes.at(-1) ?? Promise.resolve()
-    const write = before
-      .then(() => (this.failure ? undefined : this.writeAll(buffers, small, position)))
-      .then(
-        () => {
-          if (!this.failure) this.written += bytes
-        },
-        (err: unknown) => {
-          this.failure ??= err
-        },
-      )
-      .finally(() => {
-        this.writes.shift()
-        if (copy) this.batches.give(copy)
-      })
+    const run = () => (this.failure ? undefined : this.writeAll(buffers, small, position))
+    const ended = () => {
+      this.writes.shift()
+      if (copy) this.batches.give(copy)
+    }
+    // After the batches before it; at once when none is in flight.
+    const before = this.writes.at(-1)
+    const write = (before ? before.then(run) : Promise.resolve(run())).then(
+      () => {
+        if (!this.failure) this.written += bytes
+        ended()
+      },
+      (err: unknown) => {
+        this.failure ??= err
+        ended()
+      },
+    )
     this.writes.push(write)
   }
 

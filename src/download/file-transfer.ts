@@ -55,8 +55,7 @@ export class FileTransfer implements ExtraWanter, Yielder {
 
   async run(): Promise<Transferred> {
     const { req } = this
-    const resuming = req.mayHavePartial || this.attempt > 1
-    const state = await this.record.load(resuming)
+    const state = req.mayHavePartial || this.attempt > 1 ? await this.record.load() : null
     const release = await req.acquireConnection(this.host)
     req.progress.attempt = this.attempt
     let lead: Segment = { start: 0, end: Infinity, done: 0 }
@@ -177,13 +176,20 @@ export class FileTransfer implements ExtraWanter, Yielder {
     receiver.close().then(
       () => {
         if (!err) receiver.segment.done = receiver.segment.end - receiver.segment.start
+        this.closed()
       },
-      (e: unknown) => this.requests.fail(e),
-    ).finally(() => {
-      this.requests.leave()
-      if (!this.requests.failed && this.first.split && this.record.state) this.wantMore()
-      this.requests.check()
-    })
+      (e: unknown) => {
+        this.requests.fail(e)
+        this.closed()
+      },
+    )
+  }
+
+  /** A request's sink closed: the file may use one more connection, or its transfer is over. */
+  private closed(): void {
+    this.requests.leave()
+    if (!this.requests.failed && this.first.split && this.record.state) this.wantMore()
+    this.requests.check()
   }
 
   /** After giving its last connection back: waits for the next, to fetch the rest. */
@@ -221,9 +227,12 @@ export class FileTransfer implements ExtraWanter, Yielder {
     const { req } = this
     this.leaveLane()
     this.wanting = false
+    this.record.stop()
     const failure = this.requests.failed
-    await this.record.end(failure)
-    if (failure) throw failure
+    if (failure) {
+      await this.record.keepAfter(failure)
+      throw failure
+    }
     const { state } = this.record
     const bytes = state ? state.received() : this.lead!.pushed
     const { disk } = this.downloader

@@ -4,7 +4,7 @@
 // the request starts over in place, from byte 0, on one connection. A fresh
 // file worth resuming gets its record before any byte lands.
 import { RestartError, type AnswerInfo } from './answer-check.js'
-import type { AttemptRecord } from './attempt-record.js'
+import { AttemptRecord } from './attempt-record.js'
 import type { FileDigest } from './file-digest.js'
 import type { RangeBook } from './range-book.js'
 import type { ResumeState } from './resume-state.js'
@@ -52,8 +52,10 @@ export class FirstAnswer {
       // Known as soon as the server says it, for progress: not only at the end.
       progress.size = info.size
       if (info.size !== null) receiver.segment.end = info.size
-      await receiver.opened()
-      await record.create(info.validator, info.size, receiver.segment)
+      if (info.size !== null && AttemptRecord.worth(info.validator, info.size)) {
+        await receiver.opened()
+        await record.create(info.validator, info.size, receiver.segment)
+      }
     }
     if (record.state) this.size = record.state.size
     return record.state

@@ -19,14 +19,13 @@ import type { DownloadPolicy, DownloadProgress } from './types.js'
 /** An error answer's body is read to keep the connection, up to this much; past it the connection is dropped. */
 const DRAIN_LIMIT = 128 * 1024
 
+/** What every request of one file shares. */
 export interface SegmentContext {
   policy: DownloadPolicy
   progress: DownloadProgress
   signal: AbortSignal
   /** the bandwidth caps this request reads under */
   throttle?: Throttle
-  /** the file's version this range must belong to; null: the request is for the whole file */
-  expect: Expected
   /**
    * Called with the answer before any byte is written; may rewind the sink
    * (the whole file came instead of a range). Throws to refuse the answer.
@@ -61,6 +60,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly ctx: SegmentContext,
+    /** the file's version this range must belong to; null: the request is for the whole file */
+    private readonly expect: Expected,
     readonly segment: Segment,
     /** where this request's first byte goes; the segment's bytes before it are on disk already */
     private from: number,
@@ -91,7 +92,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
 
   /** Range and If-Range for the bytes still missing, or none for a whole-file request. */
   headers(): Record<string, string> {
-    const { expect } = this.ctx
+    const { expect } = this
     if (!expect) return {}
     // Open-ended when it runs to the end of the file, as a resumed download always asked.
     const last = this.segment.end >= expect.size ? '' : String(this.segment.end - 1)
@@ -131,8 +132,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   /** Closes the sink once the request is over: its last batch lands. */
-  async close(): Promise<void> {
-    await (await this.opening).close()
+  close(): Promise<void> {
+    return this.sink ? this.sink.close() : this.opening.then((sink) => sink.close())
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -177,7 +178,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private async start(headers: IncomingHttpHeaders): Promise<void> {
-    const { bodyEnd, ...info } = checkAnswer(this.status, headers, this.from, this.ctx.expect, this.ctx.policy.maxBytes)
+    const { bodyEnd, ...info } = checkAnswer(this.status, headers, this.from, this.expect, this.ctx.policy.maxBytes)
     this.answerEnd = bodyEnd
     await this.ctx.onAnswer(info, this)
     this.sink ??= await this.opening

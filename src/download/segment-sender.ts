@@ -17,8 +17,7 @@ export class SegmentSender {
   constructor(
     private readonly downloader: Downloader,
     private readonly req: DownloadRequest,
-    /** what every request of the file shares; `expect` is set per request */
-    private readonly shared: Omit<SegmentContext, 'expect'>,
+    private readonly shared: SegmentContext,
   ) {
     // Parsed once for all the file's requests.
     const { host, origin, pathname, search } = new URL(req.url)
@@ -33,7 +32,7 @@ export class SegmentSender {
     // Opened while the request is out; its failure is met when the answer needs it.
     const opening = FileSink.openAt(this.downloader.disk, this.downloader.batches, this.req.tmp, from, create)
     opening.catch(() => {})
-    return new SegmentReceiver({ ...this.shared, expect }, segment, from, opening)
+    return new SegmentReceiver(this.shared, expect, segment, from, opening)
   }
 
   send(receiver: SegmentReceiver): void {
