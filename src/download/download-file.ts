@@ -20,15 +20,18 @@ export async function downloadFile(downloader: Downloader, req: DownloadRequest)
   const urls = [req.url, ...(req.mirrors ?? [])]
   let attempts = 0
   for (let source = 0; ; source++) {
-    const outcome = await fromSource(downloader, source === 0 ? req : { ...req, url: urls[source]! }, attempts)
+    const outcome = await fromSource(downloader, source === 0 ? req : { ...req, url: urls[source]! }, attempts, source)
     attempts = outcome.attempts
-    if (outcome.state === 'done') return { ...outcome, source }
+    if (outcome.state === 'done') return outcome
     if (outcome.state === 'cancelled' || source + 1 >= urls.length || LOCAL_FAILURES.has(outcome.error ?? '')) return outcome
   }
 }
 
-/** Attempts at one URL until the file is done or the URL failed for good; `before`: attempts spent on earlier URLs. */
-async function fromSource(downloader: Downloader, req: DownloadRequest, before: number): Promise<FileOutcome> {
+/**
+ * Attempts at one URL until the file is done or the URL failed for good;
+ * `before`: attempts spent on earlier URLs; `source`: which URL (0 the file's own, then its mirrors).
+ */
+async function fromSource(downloader: Downloader, req: DownloadRequest, before: number, source: number): Promise<FileOutcome> {
   const { policy } = downloader
   let last: DownloadError | null = null
   let split = true
@@ -37,7 +40,7 @@ async function fromSource(downloader: Downloader, req: DownloadRequest, before: 
       if (req.signal.aborted) throw req.signal.reason
       // Counted over all the file's URLs: what `attempts` says, and what resuming looks at.
       const { bytes, size, status } = await new FileTransfer(downloader, req, before + attempt, split).run()
-      return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: before + attempt }
+      return { state: 'done', bytes, size, httpStatus: status, error: null, attempts: before + attempt, source }
     } catch (err) {
       if (req.signal.aborted) {
         // A cancel removes the partial file; an interruption (shutdown, lost

@@ -87,7 +87,10 @@ export class TaskProgress {
     if (c) this.read(index, c)
     const bytes = o.state === 'done' ? o.bytes : (this.peak.get(index) ?? 0)
     const size = o.state === 'done' ? (o.size ?? o.bytes) : (o.size ?? this.sizes.get(index) ?? null)
-    for (const map of [this.peak, this.sizes, this.seen, this.announced]) map.delete(index)
+    this.peak.delete(index)
+    this.sizes.delete(index)
+    this.seen.delete(index)
+    this.announced.delete(index)
     this.ended++
     this.endedBytes += bytes
     if (size !== null) {
@@ -96,7 +99,8 @@ export class TaskProgress {
     }
     if (o.state === 'done') this.done++
     else if (o.state === 'failed') this.failed++
-    return { ...o, bytes, size }
+    // A file done says its own bytes and size: the outcome stands as it came.
+    return o.bytes === bytes && o.size === size ? o : { ...o, bytes, size }
   }
 
   totals(speed = 0): Totals {
