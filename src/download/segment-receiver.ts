@@ -178,8 +178,8 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   }
 
   private async start(headers: IncomingHttpHeaders): Promise<void> {
-    const { bodyEnd, ...info } = checkAnswer(this.status, headers, this.from, this.expect, this.ctx.policy.maxBytes)
-    this.answerEnd = bodyEnd
+    const info = checkAnswer(this.status, headers, this.from, this.expect, this.ctx.policy.maxBytes)
+    this.answerEnd = info.bodyEnd
     await this.ctx.onAnswer(info, this)
     this.sink ??= await this.opening
     this.answered = true
@@ -188,7 +188,7 @@ export class SegmentReceiver implements Dispatcher.DispatchHandler {
   private take(chunk: Buffer): void {
     const room = this.segment.end - this.position
     if (chunk.length >= room) {
-      chunk = chunk.subarray(0, room)
+      if (chunk.length > room) chunk = chunk.subarray(0, room)
       this.complete = true
     }
     this.pushed += chunk.length
