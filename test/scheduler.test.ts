@@ -165,6 +165,10 @@ describe('scheduler in a worker', () => {
     origin.resetPeak()
     await Promise.all([submit('host-a', files('ha', 6, { size: 100_000, rate: 200_000 })), submit('host-b', files('hb', 6, { size: 100_000, rate: 200_000 }))])
     assert.equal(origin.peakConcurrent(), 3, 'at the cap of 3, never over it')
+    // The same figure over HTTP, as the benchmark reads it from the origin's process; the look resets it.
+    const look = async () => ((await (await fetch(`${origin.base}/peak`)).json()) as { peak: number }).peak
+    assert.equal(await look(), 3)
+    assert.equal(await look(), 0, 'nothing in progress since the last look')
   })
 
   it('finishes a small task submitted behind long ones before any long one has finished', { skip: notInFastRun }, async () => {

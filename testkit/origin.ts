@@ -4,6 +4,8 @@
 //   /r/<n>/f/...  answer through n redirects
 //   /to?url=U     redirect to any URL
 //   /self/...     redirect to itself, forever
+//   /peak         the most requests in progress at once since the last look,
+//                 as JSON (for a process that runs the origin in another one)
 // The origin records every request, and counts connections and the most
 // requests in progress at once.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
@@ -50,6 +52,12 @@ export async function startOrigin(host = '127.0.0.1'): Promise<Origin> {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://origin')
+    if (url.pathname === '/peak') {
+      // Not a request of the downloads it measures: neither counted nor recorded.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ peak }))
+      peak = concurrent
+      return
+    }
     const delivered = new Promise<boolean>((resolve) => {
       res.once('finish', () => resolve(true))
       res.once('close', () => resolve(false))
