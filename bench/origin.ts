@@ -10,6 +10,8 @@ import { originUrl } from '../testkit/origin.js'
 export interface OriginProcess {
   base: string
   url(name: string, params?: Record<string, string | number>): string
+  /** The most requests in progress at once since the last call. */
+  peak(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -21,6 +23,9 @@ export async function startOriginProcess(): Promise<OriginProcess> {
   return {
     base,
     url: (name, params) => originUrl(base, name, params),
+    async peak() {
+      return ((await (await fetch(`${base}/peak`)).json()) as { peak: number }).peak
+    },
     async stop() {
       const exit = once(child, 'exit')
       child.stdin!.end() // the child stops when its stdin closes

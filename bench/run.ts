@@ -232,6 +232,8 @@ try {
     const floor: Omit<Measured, 'peakRssMiB'>[] = []
     const floorDisk: Omit<Measured, 'peakRssMiB'>[] = []
     const tools = ['batchdl', ...peers]
+    /** per tool, the most requests the origin had in progress at once in any round */
+    const peakRequests: Record<string, number> = {}
     // Not measured (see the top of this file); the origin's warmth serves every tool alike.
     await downloadWithBatchdl(`${w.name}-warm-up`, job)
     await purge(`${w.name}-warm-up`)
@@ -242,6 +244,7 @@ try {
         // Every run starts with no dirty pages left by the one before: writeback
         // of another tool's gigabyte is not charged to this one.
         execFileSync('sync')
+        if (w.source === 'origin') await origin!.peak()
         let m: Measured
         if (tool === 'batchdl') {
           const taskId = `${w.name}-${round}`
@@ -262,6 +265,7 @@ try {
           m = tool === 'curl' ? await runCurl(job, dir, PARALLEL) : await runAria2(job, dir, PARALLEL, w.aria2)
           if (round === 0) await verify(dir, names, expected)
         }
+        if (w.source === 'origin') peakRequests[tool] = Math.max(peakRequests[tool] ?? 0, await origin!.peak())
         await rm(dir, { recursive: true, force: true })
         results[tool]!.push(m)
         process.stderr.write(`${w.name} round ${round + 1} ${tool}: ${m.wallS.toFixed(2)} s\n`)
@@ -298,7 +302,7 @@ try {
         median(rs.map((m) => m.cpuS)).toFixed(2),
         Math.max(...rs.map((m) => m.peakRssMiB)).toFixed(0),
         tool === 'batchdl' ? `${redisPerFile}, ${median(redisCpu).toFixed(2)} s` : '',
-        ratios + ideal + overFloor,
+        [ratios + ideal + overFloor, peakRequests[tool] ? `at most ${peakRequests[tool]} requests at once` : ''].filter(Boolean).join('; '),
       ])
     }
     if (floorS) {
@@ -330,13 +334,14 @@ try {
   await rm(work, { recursive: true, force: true })
 }
 
-const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file, CPU s', 'batchdl time ratio (lower is better)']
+const header = ['workload', 'tool', 'wall s (median)', 'rate', 'CPU s', 'peak RSS MiB', 'Redis cmds/file, CPU s', 'batchdl time ratio (lower is better); requests at once']
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
 const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`
 console.log(`\n${ROUNDS} rounds, ${PARALLEL} connections each; CPU and peak RSS of the downloading process (batchdl: its worker); files written to ${venue.dir} (${venue.filesystem})`)
 console.log(`node floor: undici alone receiving the same files, ${PARALLEL} at once, writing nothing, in a process run as the worker is: what any Node downloader can at best do here`)
 console.log("floor + disk: the same, writing each file through the worker's own FileSink and DiskCalls: what batchdl costs beyond receiving and writing is the gap to this row")
-console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps; then the CPU seconds Redis used\n')
+console.log('Redis cmds/file: every command Redis ran for the task (submit, queue, Lua steps and the commands inside them, the reply reader), per file; in brackets the Lua steps; then the CPU seconds Redis used')
+console.log('requests at once: the most the test origin (not nginx) had in progress at once, in any round of the tool\n')
 console.log(line(header))
 console.log(line(widths.map((n) => '-'.repeat(n))))
 for (const r of rows) console.log(line(r))
